@@ -1,0 +1,1 @@
+"""Anatomy: the label registry, and (later) segmentation, landmarks, morphometry, `SpineModel`."""

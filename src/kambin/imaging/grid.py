@@ -1,0 +1,63 @@
+"""Exact re-indexing between grids that hold the same voxel centres in a different axis order.
+
+A NIfTI written in LAS and a DICOM series in LPS can describe the same voxels with i, j or k
+running the other way. Matching them needs no interpolation: the axes are permuted and flipped.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kambin.errors import InvalidInputError
+from kambin.imaging.volume import Volume
+
+
+def reorient_like(volume: Volume, reference: Volume, tolerance_mm: float = 1e-3) -> Volume:
+    """Return `volume` re-indexed onto `reference`'s grid, exactly, if both hold the same voxel centres.
+
+    Raises InvalidInputError if the grids differ by anything other than axis order and direction
+    (a different spacing, origin, extent or rotation), since that would need resampling.
+    """
+    ref_to_vol = volume.lps_to_voxel @ reference.voxel_to_lps  # reference ijk -> volume ijk
+    linear = ref_to_vol[:3, :3]
+    permutation = np.round(linear)
+    if not (
+        np.allclose(linear, permutation, atol=1e-4)
+        and np.all(np.sum(np.abs(permutation), axis=0) == 1)
+        and np.all(np.sum(np.abs(permutation), axis=1) == 1)
+    ):
+        raise InvalidInputError(
+            f"{volume.source or 'volume'} is on a different grid from {reference.source or 'the reference'} "
+            "(spacing or orientation differ); resample it onto the CT first"
+        )
+    offset = ref_to_vol[:3, 3]
+    offset_voxels = np.round(offset)
+    if np.abs(offset - offset_voxels).max() * volume.spacing_mm.max() > tolerance_mm:
+        raise InvalidInputError("the grids are shifted by a fraction of a voxel; resample onto the CT first")
+    # volume axis a = sign * reference axis b + offset
+    axes, flips = [], []
+    for b in range(3):
+        a = int(np.flatnonzero(permutation[:, b])[0])
+        axes.append(a)
+        flips.append(permutation[a, b] < 0)
+    voxels = np.transpose(volume.voxels, axes)
+    for b in range(3):
+        if flips[b]:
+            voxels = np.flip(voxels, axis=b)
+    corner = ref_to_vol @ np.array([0, 0, 0, 1.0])
+    if voxels.shape != reference.shape_ijk:
+        raise InvalidInputError(
+            f"the grids hold different extents ({volume.shape_ijk} vs {reference.shape_ijk} voxels)"
+        )
+    start = np.array([corner[axes[b]] for b in range(3)])
+    expected = np.array([volume.shape_ijk[axes[b]] - 1 if flips[b] else 0 for b in range(3)])
+    if np.abs(start - expected).max() > 1e-3:
+        raise InvalidInputError("the grids cover different regions; resample onto the CT first")
+    return Volume(
+        voxels=np.ascontiguousarray(voxels),
+        voxel_to_lps=reference.voxel_to_lps.copy(),
+        modality=volume.modality,
+        source=volume.source,
+        metadata=dict(volume.metadata),
+        warnings=volume.warnings,
+    )
