@@ -8,9 +8,7 @@ distorted volume from a series with a missing slice or a tilted gantry.
 
 from __future__ import annotations
 
-import gzip
 import os
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +16,7 @@ import SimpleITK as sitk
 
 from kambin.errors import InvalidInputError, UnreadableFileError
 from kambin.imaging.dicom import read_dicom_series
+from kambin.imaging.nifti_check import check_nifti_payload
 from kambin.imaging.volume import Volume
 
 NIFTI_SUFFIXES = (".nii", ".nii.gz")
@@ -123,8 +122,7 @@ def _looks_like_dicom(path: Path) -> bool:
 
 
 def _read_itk_file(path: Path, suffix: str) -> Volume:
-    if suffix == ".nii.gz":
-        _check_gzip(path)
+    payload = check_nifti_payload(path) if suffix in NIFTI_SUFFIXES else None
     reader = sitk.ImageFileReader()
     reader.SetFileName(str(path))
     try:
@@ -151,18 +149,12 @@ def _read_itk_file(path: Path, suffix: str) -> Volume:
     except InvalidInputError as error:
         raise InvalidInputError(f"{path}: {error}") from None
     warnings = check_voxels(volume.voxels, path)
+    if payload is not None and payload.nonfinite_voxels:
+        # ITK's NIfTI reader turns NaN into 0; report what the file holds and keep them NaN.
+        warnings.append(
+            f"{path.name}: {payload.nonfinite_voxels} NaN or infinite voxels in the file "
+            "(read as 0 by ITK); treat their region as unknown"
+        )
     if warnings:
         volume = Volume(volume.voxels, volume.voxel_to_lps, volume.modality, volume.source, {}, tuple(warnings))
     return volume
-
-
-def _check_gzip(path: Path) -> None:
-    """Read a gzip stream to its end: ITK reads a truncated .nii.gz without complaint at times."""
-    try:
-        with gzip.open(path, "rb") as handle:
-            while handle.read(1 << 22):
-                pass
-    except (OSError, EOFError, zlib.error):
-        raise UnreadableFileError(
-            f"{path}: not a complete gzip file (truncated or not compressed); re-export or re-copy it"
-        ) from None
