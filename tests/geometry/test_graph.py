@@ -11,7 +11,8 @@ from kambin.geometry import TransformGraph, from_rotation_translation, invert
 
 
 def random_rigid(rng):
-    return from_rotation_translation(Rotation.random(random_state=rng.integers(1 << 31)).as_matrix(), rng.normal(0, 100, 3))
+    rotation = Rotation.random(random_state=rng.integers(1 << 31)).as_matrix()
+    return from_rotation_translation(rotation, rng.normal(0, 100, 3))
 
 
 def test_refuses_redundant_and_contradictory_edges():

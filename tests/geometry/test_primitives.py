@@ -48,9 +48,10 @@ def test_point_and_segment_distances_match_brute_force(seed):
     assert distance == pytest.approx(brute_ss, abs=0.1)
     assert distance == pytest.approx(np.linalg.norm(on_p - on_q))
     polyline = rng.uniform(-50, 50, (6, 3))
-    brute_poly = np.min([point_to_segment_distance(points, p, q) for p, q in zip(polyline[:-1], polyline[1:])], axis=0)
+    pieces = list(zip(polyline[:-1], polyline[1:], strict=True))
+    brute_poly = np.min([point_to_segment_distance(points, p, q) for p, q in pieces], axis=0)
     np.testing.assert_allclose(point_to_polyline_distance(points, polyline), brute_poly, atol=1e-9)
-    brute_seg_poly = min(segment_to_segment_distance(a, b, p, q) for p, q in zip(polyline[:-1], polyline[1:]))
+    brute_seg_poly = min(segment_to_segment_distance(a, b, p, q) for p, q in pieces)
     assert segment_to_polyline_distance(a, b, polyline) == pytest.approx(brute_seg_poly)
 
 

@@ -22,7 +22,10 @@ def dicom_dir(shared_data) -> Path:
 
 def copy_series(source: Path, target: Path, skip: int | None = None) -> list[Path]:
     target.mkdir()
-    files = sorted(source.iterdir(), key=lambda p: float(pydicom.dcmread(p, stop_before_pixels=True).ImagePositionPatient[2]))
+    def height(path: Path) -> float:
+        return float(pydicom.dcmread(path, stop_before_pixels=True).ImagePositionPatient[2])
+
+    files = sorted(source.iterdir(), key=height)
     copied = []
     for n, file in enumerate(files):
         if n != skip:

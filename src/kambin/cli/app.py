@@ -33,4 +33,7 @@ def _root(
         False, "--version", callback=_version_callback, is_eager=True, help="Print the version and exit."
     ),
 ) -> None:
-    """Planning, rehearsal and navigation for endoscopic spine surgery. Research and training use only; not a medical device."""
+    """Planning, rehearsal and navigation for endoscopic spine surgery.
+
+    Research and training use only; not a medical device.
+    """

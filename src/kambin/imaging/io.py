@@ -94,10 +94,13 @@ def volume_to_sitk(volume: Volume) -> sitk.Image:
 
 
 def sitk_to_volume(image: sitk.Image, **kwargs) -> Volume:
-    """A SimpleITK image (ITK geometry is LPS) as a Volume indexed [i, j, k]."""
+    """A SimpleITK image (ITK geometry is LPS) as a Volume indexed [i, j, k].
+
+    The voxels are a transposed view of ITK's [k, j, i] buffer (Fortran order), not a copy.
+    """
     array = np.transpose(sitk.GetArrayFromImage(image), (2, 1, 0))
     return Volume.from_geometry(
-        np.ascontiguousarray(array),
+        array,
         spacing_mm=image.GetSpacing(),
         origin_lps_mm=image.GetOrigin(),
         direction_lps=np.array(image.GetDirection()).reshape(3, 3),
