@@ -123,9 +123,12 @@ class EndoscopeRenderer:
         self.camera = camera
         self._render_intrinsics, map_u, map_v = _distortion_maps(camera)
         if map_u is not None:
+            # Fixed-point maps: bilinear for colour; rounded ones for depth and labels (the
+            # integer part of the bilinear maps is the floor, which would shift by half a pixel).
             self._map1, self._map2 = cv2.convertMaps(map_u, map_v, cv2.CV_16SC2)
+            self._nearest_map, _ = cv2.convertMaps(map_u, map_v, cv2.CV_16SC2, nninterpolation=True)
         else:
-            self._map1 = self._map2 = None
+            self._map1 = self._map2 = self._nearest_map = None
         self._field_stop = camera.field_stop_mask()
         k = camera.intrinsics
         v, u = np.mgrid[0:k.height, 0:k.width]
@@ -237,10 +240,10 @@ class EndoscopeRenderer:
         depth[depth_buffer >= 1.0] = np.inf
         if self._map1 is not None:
             color = cv2.remap(color, self._map1, self._map2, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
-            depth = cv2.remap(depth, self._map1, self._map2, cv2.INTER_NEAREST,
+            depth = cv2.remap(depth, self._nearest_map, None, cv2.INTER_NEAREST,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=np.inf)
             if labels is not None:
-                labels = cv2.remap(labels, self._map1, self._map2, cv2.INTER_NEAREST,
+                labels = cv2.remap(labels, self._nearest_map, None, cv2.INTER_NEAREST,
                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         else:
             color = np.ascontiguousarray(color)
