@@ -97,7 +97,7 @@ def standard_plane(
         raise InvalidInputError(f"position must be 3 numbers (LPS mm), got {position_lps_mm}")
     u, v = (np.asarray(a) for a in _AXES[orientation])
     pixel = float(volume.spacing_mm.min()) if pixel_mm is None else float(pixel_mm)
-    extent = high - low + volume.spacing_mm
+    extent = high - low + pixel  # pixel centres from the first voxel centre to the last
     box_center = (low + high) / 2.0
     # Centre the picture on the volume in-plane, keep the requested position across it.
     normal = np.cross(u, v)
@@ -165,6 +165,9 @@ def sample(volume: Volume, plane: SlicePlane, *, order: int = 1, cval: float | N
     if order not in (0, 1):
         raise InvalidInputError(f"order must be 0 (nearest) or 1 (trilinear), not {order}")
     ijk = volume.lps_to_ijk(plane.points_lps().reshape(-1, 3))
+    # Points on the outermost voxel centres, up to rounding, count as inside.
+    clipped = np.clip(ijk, 0, np.asarray(volume.shape_ijk) - 1)
+    ijk = np.where(np.abs(ijk - clipped) < 1e-6, clipped, ijk)
     fill = cval if cval is not None else (-1000.0 if volume.modality == "CT" else 0.0)
     voxels = volume.voxels if order == 0 else np.asarray(volume.voxels, dtype=np.float32)
     values = ndimage.map_coordinates(voxels, ijk.T, order=order, mode="constant", cval=fill)
