@@ -40,7 +40,7 @@ def test_kambin_server_to_kambin_client():
         with source:
             assert server.wait_for_client(5.0)
             sent = []
-            for i in range(5):
+            for _ in range(5):
                 pose = from_axis_angle(rng.normal(0, 0.5, 3), rng.normal(0, 100, 3))
                 sent.append(pose)
                 frame = TrackingFrame(

@@ -17,13 +17,18 @@ from kambin.tracking.plus import (
     sequence_from_frames,
     write_plus_sequence,
 )
-from kambin.tracking.source import TrackerSource, TrackerState, TrackerStateError
+from kambin.tracking.simulated import NoiseModel, SimulatedTracker, ToolPath
+from kambin.tracking.source import TrackerConnectionError, TrackerSource, TrackerState, TrackerStateError
 from kambin.tracking.tools import ArucoGridBoard, ArucoMarker, ToolDefinition, load_tools, tool_from_dict
 
 __all__ = [
     "ArucoGridBoard",
     "ArucoMarker",
     "FaultMonitor",
+    "NoiseModel",
+    "SimulatedTracker",
+    "ToolPath",
+    "TrackerConnectionError",
     "PlusFrame",
     "PlusReplaySource",
     "PlusSequence",

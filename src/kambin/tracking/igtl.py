@@ -28,22 +28,18 @@ import time
 
 import numpy as np
 
-from kambin.errors import InvalidInputError, KambinError
+from kambin.errors import InvalidInputError
 from kambin.geometry.transforms import from_quaternion, to_quaternion
 from kambin.tracking.faults import pose_fault
 from kambin.tracking.frame import ToolPose, TrackingFrame, nan_pose
 from kambin.tracking.plus import frame_to_camel, split_transform_name
-from kambin.tracking.source import TrackerSource
+from kambin.tracking.source import TrackerConnectionError, TrackerSource
 
 try:
     import pyigtl
     import pyigtl.messages
 except ImportError:  # pragma: no cover - exercised only without the extra
     pyigtl = None
-
-
-class TrackerConnectionError(KambinError, ConnectionError):
-    """A tracker or peer could not be reached (wrong host/port, server not running)."""
 
 
 def _require_pyigtl() -> None:

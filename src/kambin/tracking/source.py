@@ -26,6 +26,10 @@ class TrackerStateError(KambinError, RuntimeError):
     """A tracker source was used in a state that does not allow it (e.g. get_frame before start)."""
 
 
+class TrackerConnectionError(KambinError, ConnectionError):
+    """A tracker or peer could not be reached (wrong host/port, server not running, no device)."""
+
+
 class TrackerState(enum.Enum):
     READY = "ready"
     TRACKING = "tracking"
