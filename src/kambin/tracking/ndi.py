@@ -51,9 +51,8 @@ class NdiConfig(BaseModel):
     def _consistent(self) -> NdiConfig:
         if self.tracker_type == "vega" and not self.ip_address:
             raise ValueError("a Vega is reached over the network: give ip_address")
-        if self.tracker_type in ("polaris", "vega"):
-            if not self.romfiles:
-                raise ValueError(f"a {self.tracker_type} needs one ROM file per tool (romfiles)")
+        if self.tracker_type in ("polaris", "vega") and not self.romfiles:
+            raise ValueError(f"a {self.tracker_type} needs one ROM file per tool (romfiles)")
         if self.tracker_type == "aurora" and self.romfiles:
             raise ValueError("an Aurora identifies its wired tools itself: give no romfiles")
         if self.romfiles and len(self.romfiles) != len(self.tools):

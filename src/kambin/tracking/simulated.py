@@ -175,9 +175,9 @@ class SimulatedTracker(TrackerSource):
                 time.sleep(wait)
         poses = {}
         for tool, path in self.paths.items():
-            if self.dropouts_per_s > 0 and t_rel >= self._out_until[tool]:
-                if self._rng.random() < self.dropouts_per_s * period:
-                    self._out_until[tool] = t_rel + self._rng.exponential(self.dropout_mean_s)
+            starts_dropout = self.dropouts_per_s > 0 and t_rel >= self._out_until[tool]
+            if starts_dropout and self._rng.random() < self.dropouts_per_s * period:
+                self._out_until[tool] = t_rel + self._rng.exponential(self.dropout_mean_s)
             if t_rel < self._out_until[tool]:
                 poses[tool] = ToolPose.missing(tool, "tool out of the tracker's view")
                 continue
