@@ -73,7 +73,8 @@ def test_bad_input_gives_one_line_and_writes_nothing(case, tmp_path, capsys, ext
 def test_bad_plan_file_is_reported(case, tmp_path, capsys):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"entry_lps_mm": [1, 2], "target_lps_mm": [0, 0, 0]}))
-    code, captured = _run(["render", "drr", str(case / "ct.nii.gz"), "--plan", str(bad), "-o", str(tmp_path / "x.png")], capsys)
+    argv = ["render", "drr", str(case / "ct.nii.gz"), "--plan", str(bad), "-o", str(tmp_path / "x.png")]
+    code, captured = _run(argv, capsys)
     assert code == 1 and "entry_lps_mm" in captured.err
     assert not (tmp_path / "x.png").exists()
 

@@ -94,7 +94,9 @@ LABELS_HELP = f"Label map on the CT's grid (default: {LABELS_BESIDE_CT} beside t
 def drr_command(
     ct: Path = typer.Argument(..., help="CT volume (DICOM directory, NIfTI, NRRD, MHA)."),
     view: str = typer.Option("ap", "--view", help="Base view: ap or lateral."),
-    angles: tuple[float, float] = typer.Option((0.0, 0.0), "--angles", help="C-arm angles LAO CRAN in degrees, added to the view (RAO and caudal negative)."),
+    angles: tuple[float, float] = typer.Option(
+        (0.0, 0.0), "--angles", help="C-arm angles LAO CRAN in degrees, added to the view (RAO, caudal negative)."
+    ),
     plan: Path | None = typer.Option(None, "--plan", help=PLAN_HELP + " Draws the needle or cannula."),
     entry: tuple[float, float, float] | None = typer.Option(None, "--entry", help=ENTRY_HELP),
     target: tuple[float, float, float] | None = typer.Option(None, "--target", help=TARGET_HELP),

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from vtkmodules import vtkRenderingOpenGL2  # noqa: F401 - registers the OpenGL overrides of
 from vtkmodules.util.numpy_support import numpy_to_vtk, numpy_to_vtkIdTypeArray, vtk_to_numpy
 from vtkmodules.vtkCommonCore import vtkFloatArray, vtkObject, vtkPoints, vtkUnsignedCharArray
 from vtkmodules.vtkCommonDataModel import vtkCellArray, vtkImageData, vtkPolyData
-from vtkmodules import vtkRenderingOpenGL2  # noqa: F401 - registers the OpenGL overrides of
 from vtkmodules.vtkRenderingCore import vtkRenderer, vtkRenderWindow  # vtkRenderer, mappers, ...
 
 from kambin.errors import UnreliableResultError

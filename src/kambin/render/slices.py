@@ -48,7 +48,9 @@ class SlicePlane:
         if abs(np.linalg.norm(u) - 1) > 1e-6 or abs(np.linalg.norm(v) - 1) > 1e-6 or abs(u @ v) > 1e-6:
             raise InvalidInputError("slice axes u and v must be orthonormal")
         if self.pixel_mm <= 0 or min(self.shape) < 1 or max(self.shape) > 8192:
-            raise InvalidInputError(f"slice needs a positive pixel size and 1..8192 pixels, got {self.pixel_mm}, {self.shape}")
+            raise InvalidInputError(
+                f"slice needs a positive pixel size and 1..8192 pixels, got {self.pixel_mm}, {self.shape}"
+            )
 
     @property
     def normal_lps(self) -> np.ndarray:
@@ -77,7 +79,9 @@ class SlicePlane:
         return uv, rel @ self.normal_lps
 
 
-def _plane_through(center: np.ndarray, u: np.ndarray, v: np.ndarray, size_mm: tuple[float, float], pixel_mm: float) -> SlicePlane:
+def _plane_through(
+    center: np.ndarray, u: np.ndarray, v: np.ndarray, size_mm: tuple[float, float], pixel_mm: float
+) -> SlicePlane:
     columns = max(1, int(round(size_mm[0] / pixel_mm)))
     rows = max(1, int(round(size_mm[1] / pixel_mm)))
     origin = center - u * pixel_mm * (columns - 1) / 2.0 - v * pixel_mm * (rows - 1) / 2.0

@@ -35,7 +35,9 @@ def check_path(entry_lps_mm: Sequence[float], target_lps_mm: Sequence[float]) ->
     entry = np.asarray(entry_lps_mm, dtype=np.float64)
     target = np.asarray(target_lps_mm, dtype=np.float64)
     if entry.shape != (3,) or target.shape != (3,) or not (np.all(np.isfinite(entry)) and np.all(np.isfinite(target))):
-        raise InvalidInputError(f"entry and target must be 3 finite numbers each (LPS mm), got {entry_lps_mm}, {target_lps_mm}")
+        raise InvalidInputError(
+            f"entry and target must be 3 finite numbers each (LPS mm), got {entry_lps_mm}, {target_lps_mm}"
+        )
     if np.linalg.norm(target - entry) < 1.0:
         raise InvalidInputError("entry and target are less than 1 mm apart; give two distinct points (LPS mm)")
     return entry, target
@@ -47,7 +49,8 @@ def annotate(image: np.ndarray, lines: Sequence[str] = (), corner_marks: dict[st
     height, width = out.shape[:2]
     scale = max(0.35, width / 1400.0)
     for n, text in enumerate(lines):
-        cv2.putText(out, text, (8, int(18 + n * 40 * scale)), cv2.FONT_HERSHEY_SIMPLEX, scale, (235, 235, 235), 1, cv2.LINE_AA)
+        origin = (8, int(18 + n * 40 * scale))
+        cv2.putText(out, text, origin, cv2.FONT_HERSHEY_SIMPLEX, scale, (235, 235, 235), 1, cv2.LINE_AA)
     for side, letter in (corner_marks or {}).items():
         size = cv2.getTextSize(letter, cv2.FONT_HERSHEY_SIMPLEX, 2 * scale, 2)[0]
         position = {
@@ -56,7 +59,8 @@ def annotate(image: np.ndarray, lines: Sequence[str] = (), corner_marks: dict[st
             "bottom": (width // 2 - size[0] // 2, height - 30),
         }[side]
         cv2.putText(out, letter, position, cv2.FONT_HERSHEY_SIMPLEX, 2 * scale, (255, 220, 0), 2, cv2.LINE_AA)
-    cv2.putText(out, DISCLAIMER, (8, height - 8), cv2.FONT_HERSHEY_SIMPLEX, 0.8 * scale, (170, 170, 170), 1, cv2.LINE_AA)
+    font = cv2.FONT_HERSHEY_SIMPLEX
+    cv2.putText(out, DISCLAIMER, (8, height - 8), font, 0.8 * scale, (170, 170, 170), 1, cv2.LINE_AA)
     return out
 
 
@@ -98,7 +102,9 @@ def fluoroscopy_view(
         else:
             if not 1.0 <= cannula_diameter_mm <= 15.0:
                 raise InvalidInputError(f"cannula diameter must be 1 to 15 mm, got {cannula_diameter_mm}")
-            integrals = integrals + tool_line_integrals(geometry, entry, target, cannula_diameter_mm, wall_mm=CANNULA_WALL_MM)
+            integrals = integrals + tool_line_integrals(
+                geometry, entry, target, cannula_diameter_mm, wall_mm=CANNULA_WALL_MM
+            )
     image = fluoro_image(integrals, invert=invert)
     marks = {"right": "L", "left": "R"} if view == "ap" else {"right": "A", "left": "P"}
     caption = f"{view.upper()}  LAO {lao_deg:+.0f}  CRAN {cran_deg:+.0f}"
