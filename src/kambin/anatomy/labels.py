@@ -32,6 +32,8 @@ LIGAMENT = (0.85, 0.80, 0.55)
 
 LUMBAR_LEVELS = ("L1", "L2", "L3", "L4", "L5")
 VERTEBRAE = ("T10", "T11", "T12", "L1", "L2", "L3", "L4", "L5", "S1")
+# Cervical and upper thoracic vertebrae, cranial first (registry names only; no discs or roots).
+UPPER_VERTEBRAE = tuple(f"C{n}" for n in range(1, 8)) + tuple(f"T{n}" for n in range(1, 10))
 SIDES = ("left", "right")
 
 
@@ -49,9 +51,11 @@ class Label:
 def _vertebra_labels() -> list[Label]:
     # TotalSegmentator v2: vertebrae_S1=26, L5=27 ... L1=31, T12=32 ... T1=43.
     ids = {"S1": 26, "L5": 27, "L4": 28, "L3": 29, "L2": 30, "L1": 31, "T12": 32, "T11": 33, "T10": 34}
+    # Above T10 (C1 = 50 ... T9 = 35), so that label maps of longer spines import without loss.
+    ids.update({v: 35 + n for n, v in enumerate(UPPER_VERTEBRAE[::-1])})
     return [
         Label(ids[v], f"vertebrae_{v}", "bone", BONE, f"{v} vertebra, body and posterior elements")
-        for v in VERTEBRAE
+        for v in UPPER_VERTEBRAE + VERTEBRAE
     ]
 
 
