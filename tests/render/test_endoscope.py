@@ -136,7 +136,7 @@ def wall_views():
     pose = scope_pose((0.0, 0.0, 0.0), (0.0, 1.0, 0.0))
     frames = {}
     for distance in (10.0, 20.0):
-        wall = tube_mesh((0.0, distance, 0.0), (0.0, distance + 1.0, 0.0), 200.0, color_rgb=(0.8,) * 3, resolution=64)
+        wall = tube_mesh((0.0, distance, 0.0), (0.0, distance + 1.0, 0.0), 200.0, color_rgb=(0.5,) * 3, resolution=64)
         with EndoscopeRenderer([wall], camera, chunk_mm=None) as renderer:
             frames[distance] = renderer.render(pose)
     return camera, frames

@@ -349,27 +349,33 @@ def fluoro_image(
     line_integrals: np.ndarray,
     *,
     invert: bool = False,
-    high_percentile: float = 99.7,
-    gamma: float = 1.3,
+    percentiles: tuple[float, float] = (1.0, 99.8),
+    gamma: float = 1.0,
     circular_field: bool = True,
 ) -> np.ndarray:
     """(rows, columns) uint8 display of a DRR as a C-arm shows it: air bright, bone dark.
 
-    The log-domain image (the line integrals, which is what a C-arm's processing displays) is
-    windowed from 0 (air) to the `high_percentile` of the body's pixels, with a gamma that keeps
-    soft tissue grey and bone dark; `invert` gives bone white instead. `circular_field` blacks out the corners,
-    like an image intensifier's round field.
+    The log-domain image (the line integrals, which is what a C-arm's image processing displays)
+    is windowed between two percentiles of the body's pixels (automatic brightness and contrast):
+    air comes out white, the thinnest tissue light grey, the densest bone black; `gamma` > 1 darkens the
+    mid-tones. `invert` gives bone white on dark instead. `circular_field` blacks out the
+    corners, like an image intensifier's round field.
     """
     p = np.asarray(line_integrals, dtype=np.float32)
     if p.ndim != 2:
         raise InvalidInputError(f"line integrals must be a 2D image, got shape {p.shape}")
+    low_percentile, high_percentile = percentiles
+    if not 0 <= low_percentile < high_percentile <= 100 or gamma <= 0:
+        raise InvalidInputError(f"need 0 <= low < high <= 100 percentiles and gamma > 0, got {percentiles}, {gamma}")
     body = p[p > 0.05 * max(float(p.max()), 1e-6)]
-    if not 0 < high_percentile <= 100 or gamma <= 0:
-        raise InvalidInputError(f"need 0 < high_percentile <= 100 and gamma > 0, got {high_percentile}, {gamma}")
-    high = float(np.percentile(body, high_percentile)) if body.size >= 10 else float(p.max())
-    value = np.clip(p / max(high, 1e-6), 0.0, 1.0) ** (1.0 / gamma)
+    if body.size >= 10:
+        low, high = (float(v) for v in np.percentile(body, [low_percentile, high_percentile]))
+        low *= 0.5  # keep the thinnest tissue a shade darker than air
+    else:
+        low, high = 0.0, float(p.max())
+    value = np.clip((p - low) / max(high - low, 1e-6), 0.0, 1.0) ** gamma
     shown = value if invert else 1.0 - value
-    image = (shown * 235.0 + 10.0).astype(np.uint8)
+    image = (shown * 245.0 + 5.0).astype(np.uint8)
     if circular_field:
         rows, columns = p.shape
         v, u = np.mgrid[0:rows, 0:columns]

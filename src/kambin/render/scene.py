@@ -27,6 +27,7 @@ from kambin.render.endoscope import CameraIntrinsics, EndoscopeCamera, undistort
 from kambin.render.meshes import Mesh, split_mesh
 
 BACKGROUND_RGB = (0.05, 0.015, 0.01)  # the dark, faintly red cavity beyond the light's reach
+LIGHT_INTENSITY = 1.3  # a xenon/LED scope light over-exposes what touches the lens, as a real one does
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,8 @@ class Material:
 
     ambient: float = 0.06
     diffuse: float = 0.85
-    specular: float = 0.55
-    specular_power: float = 45.0
+    specular: float = 0.6
+    specular_power: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ class EndoscopeRenderer:
         self._light.SetPositional(True)
         self._light.SetConeAngle(90.0)  # no spot cone: the fibres light the whole field
         self._light.SetAttenuationValues(1.0, 0.0, 1.0 / camera.light_falloff_mm**2)
-        self._light.SetIntensity(1.0)
+        self._light.SetIntensity(LIGHT_INTENSITY)
         self._renderer.AddLight(self._light)
         self._window = make_render_window(self._render_intrinsics.width, self._render_intrinsics.height)
         self._window.AddRenderer(self._renderer)
