@@ -71,7 +71,8 @@ def test_branch_and_bound_is_within_its_guarantee_of_brute_force(scene):
     sagittal = np.linspace(-np.pi / 4, np.pi / 4, 61)
     brute = max(evaluator.evaluate(a, s, "left").objective_mm for a in axial for s in sagittal)
     assert result.best.objective_mm >= brute - result.guarantee_mm
-    assert result.evaluations < 3 * 8000  # three runs (best + 2 alternatives), each far below the 8100 of a 1-degree grid
+    # Three runs (best and two alternatives) together cost less than one 1-degree grid (8100).
+    assert result.evaluations < 8100
     # Alternatives are different paths, each safe, none better than the best.
     assert len(result.alternatives) == 2
     for alternative in result.alternatives:

@@ -165,7 +165,9 @@ def search(
                 and is_feasible(candidate)
             )
 
-        found, count, failed, nearest = _branch_and_bound(evaluator, space, allowed, initial_cells, minimum_objective_mm)
+        found, count, failed, nearest = _branch_and_bound(
+            evaluator, space, allowed, initial_cells, minimum_objective_mm
+        )
         evaluations += count
         if not chosen:
             unresolved, closest = failed, nearest
