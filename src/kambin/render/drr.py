@@ -356,7 +356,8 @@ def fluoro_image(
     """(rows, columns) uint8 display of a DRR as a C-arm shows it: air bright, bone dark.
 
     The log-domain image (the line integrals, which is what a C-arm's image processing displays)
-    is windowed between two percentiles of the body's pixels (automatic brightness and contrast):
+    is windowed between two percentiles of the body's pixels in the central region (automatic
+    brightness and contrast):
     air comes out white, the thinnest tissue light grey, the densest bone black; `gamma` > 1 darkens the
     mid-tones. `invert` gives bone white on dark instead. `circular_field` blacks out the
     corners, like an image intensifier's round field.
@@ -367,7 +368,11 @@ def fluoro_image(
     low_percentile, high_percentile = percentiles
     if not 0 <= low_percentile < high_percentile <= 100 or gamma <= 0:
         raise InvalidInputError(f"need 0 <= low < high <= 100 percentiles and gamma > 0, got {percentiles}, {gamma}")
-    body = p[p > 0.05 * max(float(p.max()), 1e-6)]
+    # Automatic brightness and contrast from the central region, as a C-arm's dominant field does.
+    rows, columns = p.shape
+    v, u = np.mgrid[0:rows, 0:columns]
+    central = (u - (columns - 1) / 2) ** 2 + (v - (rows - 1) / 2) ** 2 <= (0.35 * min(rows, columns)) ** 2
+    body = p[central & (p > 0.05 * max(float(p.max()), 1e-6))]
     if body.size >= 10:
         low, high = (float(v) for v in np.percentile(body, [low_percentile, high_percentile]))
         low *= 0.5  # keep the thinnest tissue a shade darker than air
@@ -377,8 +382,6 @@ def fluoro_image(
     shown = value if invert else 1.0 - value
     image = (shown * 245.0 + 5.0).astype(np.uint8)
     if circular_field:
-        rows, columns = p.shape
-        v, u = np.mgrid[0:rows, 0:columns]
         radius = 0.5 * min(rows, columns)
         outside = (u - (columns - 1) / 2) ** 2 + (v - (rows - 1) / 2) ** 2 > radius**2
         image[outside] = 0
