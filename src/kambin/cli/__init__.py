@@ -13,7 +13,7 @@ from kambin.cli.app import app, console_error
 from kambin.errors import KambinError
 
 # Command modules, imported for their registrations on `app`.
-COMMAND_MODULES = ("kambin.cli.basic", "kambin.cli.calibrate", "kambin.cli.register", "kambin.cli.render")
+COMMAND_MODULES = ("kambin.cli.basic", "kambin.cli.calibrate", "kambin.cli.register", "kambin.cli.render", "kambin.cli.segment")
 
 for _module in COMMAND_MODULES:
     importlib.import_module(_module)

@@ -1,0 +1,207 @@
+"""Vertebra segmentation and identification of a lumbar CT, classically, on a CPU, in seconds.
+
+Pipeline (each step its own module):
+  1. check the input is a CT of enough extent (`check_ct`);
+  2. resample onto an LPS-aligned 1 mm working grid; smooth; threshold bone (`anatomy.bone`);
+  3. find the body midline by mirror symmetry and the body column and discs (`anatomy.column`);
+  4. split the bone into vertebrae by a marker-controlled watershed (`anatomy.vertebra_split`);
+  5. name them from the sacrum, the last ribs or the user's hint (`anatomy.identification`);
+  6. bring the labels back onto the CT's grid (nearest neighbour).
+
+No learned model and no download: numpy, scipy and SimpleITK only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kambin.anatomy.bone import BONE_HU, midline_x, smooth_hu
+from kambin.anatomy.column import find_column
+from kambin.anatomy.identification import Evidence, has_sacrum, name_segments, rib_sides
+from kambin.anatomy.labels import label_id, sidecar
+from kambin.anatomy.vertebra_split import MIN_SEGMENT_MM, split_vertebrae
+from kambin.errors import InvalidInputError, UnreadableFileError
+from kambin.imaging.io import write_volume
+from kambin.imaging.resample import resample_axis_aligned, resample_like
+from kambin.imaging.volume import Volume
+
+WORKING_SPACING_MM = 1.0
+MIN_EXTENT_MM = 40.0
+MIN_SLICES = 8
+CROP_LATERAL_MM = 95
+CROP_ANTERIOR_MM = 40
+CROP_POSTERIOR_MM = 100
+S1_HEIGHT_MM = 30.0  # the sacrum's top segment, labelled S1 as TotalSegmentator does
+
+
+@dataclass(frozen=True)
+class SpineSegmentation:
+    """Vertebra labels on the CT's grid and how they were named.
+
+    Attributes:
+        labels: uint8 label map on the input CT's grid, registry ids (vertebrae_L5 = 27, ...).
+        vertebrae: names of the labelled vertebrae, cranial first (e.g. ["L3", "L4", "L5", "S1"]).
+        identification: how the names were found ("sacrum in view", "user hint --lowest L5", ...).
+        confidence: 0-1; 0.97 sacrum and ribs agree, 0.9 sacrum or a user hint, 0.85 ribs on both
+            sides, 0.7 a rib on one side, 0.6 sacrum and ribs disagree (named from the sacrum).
+        warnings: problems that did not stop the segmentation.
+        disc_centres_lps_mm: centre of each disc found between labelled vertebrae, cranial first.
+    """
+
+    labels: Volume
+    vertebrae: list[str]
+    identification: str
+    confidence: float
+    warnings: list[str] = field(default_factory=list)
+    disc_centres_lps_mm: list[list[float]] = field(default_factory=list)
+
+    def sidecar(self) -> dict[str, str]:
+        """Label id (string) -> registry name, for the ids present."""
+        return sidecar([label_id(_registry_name(v)) for v in self.vertebrae])
+
+
+def _registry_name(vertebra: str) -> str:
+    return "sacrum" if vertebra == "sacrum" else f"vertebrae_{vertebra}"
+
+
+def check_ct(ct: Volume) -> None:
+    """Refuse volumes that cannot be a CT of a spine: MR/PET, too few slices, no HU range, no bone."""
+    if ct.modality not in ("CT", "unknown", ""):
+        raise InvalidInputError(f"{ct.source or 'volume'} is {ct.modality}, not CT; vertebra segmentation needs a CT")
+    extent = ct.spacing_mm * np.asarray(ct.shape_ijk)
+    if min(ct.shape_ijk) < MIN_SLICES or extent.min() < MIN_EXTENT_MM:
+        raise InvalidInputError(
+            f"the volume is {ct.shape_ijk} voxels ({np.round(extent).astype(int).tolist()} mm): at least "
+            f"{MIN_SLICES} slices and {MIN_EXTENT_MM:.0f} mm along every axis are needed to see a vertebra"
+        )
+    sample = ct.voxels[:: max(1, ct.shape_ijk[0] // 64), :: max(1, ct.shape_ijk[1] // 64), :: max(1, ct.shape_ijk[2] // 64)]
+    low, high = np.percentile(sample, [0.5, 99.9])
+    if sample.min() > -200 or low > -50:
+        raise InvalidInputError(
+            f"{ct.source or 'the volume'} has no values below -200 (range {sample.min():.0f} to {sample.max():.0f}): "
+            "not a CT in Hounsfield units (an MR?); give a CT"
+        )
+    if high < 300:
+        raise InvalidInputError(f"{ct.source or 'the CT'} has no bone (99.9th percentile {high:.0f} HU < 300 HU)")
+
+
+def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = None) -> SpineSegmentation:
+    """Segment and name the vertebrae of a CT (lumbar spine, with T10-T12 and the sacrum in view).
+
+    `lowest`/`highest` name the lowest/highest vertebra wholly in view; they are needed when the
+    crop shows neither the sacrum nor the last ribs. Raises InvalidInputError for a volume with no
+    spine or that cannot be named.
+    """
+    check_ct(ct)
+    work = resample_axis_aligned(ct, WORKING_SPACING_MM, "linear", fill_value=-1024.0)
+    voxels = work.voxels.astype(np.float32, copy=False)
+    smoothed = smooth_hu(voxels, WORKING_SPACING_MM)
+    bone = smoothed > BONE_HU
+    if bone.sum() < 2000:
+        raise InvalidInputError(f"{ct.source or 'the CT'}: almost no bone above {BONE_HU:.0f} HU; no spine to segment")
+    x_mid = midline_x(bone)
+    column = find_column(bone, x_mid)
+    if column is None or len(column.discs) < 1:
+        raise InvalidInputError(
+            f"{ct.source or 'the CT'}: no vertebral column found (no run of vertebral bodies with a disc "
+            "between them); is this a CT of the lumbar spine?"
+        )
+    # Crop to the column (speed), keeping the lateral bone needed to tell ribs.
+    nx, ny, nz = bone.shape
+    y_min = int(max(0, column.y_of_z[column.z_low : column.z_high + 1].min() - CROP_ANTERIOR_MM))
+    y_max = int(min(ny, column.y_of_z[column.z_low : column.z_high + 1].max() + CROP_POSTERIOR_MM))
+    x_min = int(max(0, x_mid.min() - CROP_LATERAL_MM))
+    x_max = int(min(nx, x_mid.max() + CROP_LATERAL_MM + 1))
+    box = (slice(x_min, x_max), slice(y_min, y_max), slice(0, nz))
+    offset = np.array([x_min, y_min, 0], dtype=float)
+    labels, other = split_vertebrae(smoothed[box], bone[box], column, offset)
+
+    count = len(column.discs) + 1
+    present = [n for n in range(1, count + 1) if (labels == n).sum() > 1000 * MIN_SEGMENT_MM / 8]
+    disc_z = [d.centre_xyz[2] for d in column.discs]
+    sacrum = bool(present and present[-1] == count and has_sacrum(labels, other, count, disc_z[-1], x_mid - x_min))
+    whole = tuple(1 < n < count for n in range(1, count + 1))
+    evidence = Evidence(
+        sacrum=sacrum,
+        rib_sides=tuple(rib_sides(labels, other, bone[box], x_mid - x_min, count)),
+        whole=whole,
+    )
+    naming = name_segments(evidence, lowest, highest)
+    warnings = list(naming.warnings) + list(ct.warnings)
+
+    out_work = np.zeros(bone.shape, dtype=np.uint8)
+    names: list[str] = []
+    sub = out_work[box]
+    for n in range(1, count + 1):
+        name = naming.names[n - 1]
+        if name is None or n not in present:
+            if n in present:
+                warnings.append(f"segment {n} (cranial first) lies beyond the named range; not labelled")
+            continue
+        mask = labels == n
+        if name == "S1" and sacrum:
+            # TotalSegmentator's convention: the top sacral segment is vertebrae_S1, the rest sacrum.
+            zz = np.arange(sub.shape[2])[None, None, :]
+            below = (disc_z[-1] - zz) > S1_HEIGHT_MM
+            sub[mask & below] = label_id("sacrum")
+            sub[mask & ~below] = label_id("vertebrae_S1")
+            names += ["S1", "sacrum"]
+        else:
+            sub[mask] = label_id(_registry_name(name))
+            names.append(name)
+    if not names:
+        raise InvalidInputError(f"{ct.source or 'the CT'}: vertebrae were found but none could be named")
+    labels_work = work.with_voxels(out_work, modality="SEG")
+    labels_ct = resample_like(labels_work, ct, "nearest", fill_value=0)
+    labels_ct = Volume(
+        voxels=labels_ct.voxels.astype(np.uint8),
+        voxel_to_lps=ct.voxel_to_lps,
+        modality="SEG",
+        source=ct.source,
+        metadata={"identification": naming.identification, "confidence": naming.confidence},
+    )
+    discs_lps = [work.ijk_to_lps(d.centre_xyz).round(2).tolist() for d in column.discs]
+    return SpineSegmentation(
+        labels=labels_ct,
+        vertebrae=names,
+        identification=naming.identification,
+        confidence=naming.confidence,
+        warnings=warnings,
+        disc_centres_lps_mm=discs_lps,
+    )
+
+
+def sidecar_path(labels_path: str | os.PathLike) -> Path:
+    """`seg.nii.gz` -> `seg.json` next to it."""
+    path = Path(labels_path)
+    name = path.name
+    for suffix in (".nii.gz", ".nii", ".nrrd", ".mha"):
+        if name.lower().endswith(suffix):
+            name = name[: -len(suffix)]
+            break
+    return path.with_name(name + ".json")
+
+
+def write_segmentation(result: SpineSegmentation, path: str | os.PathLike) -> tuple[Path, Path]:
+    """Write the label map and its JSON sidecar (id -> name), each atomically."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise UnreadableFileError(f"{path.parent}: output directory does not exist")
+    json_path = sidecar_path(path)
+    present = sorted(int(i) for i in np.unique(result.labels.voxels) if i != 0)
+    payload = json.dumps(sidecar(present), indent=2) + "\n"
+    written = write_volume(result.labels, path)
+    temporary = json_path.with_name(f".{json_path.name}.partial")
+    try:
+        temporary.write_text(payload)
+        os.replace(temporary, json_path)
+    except OSError:
+        temporary.unlink(missing_ok=True)
+        written.unlink(missing_ok=True)
+        raise
+    return written, json_path
