@@ -1,0 +1,36 @@
+"""`kambin phantom`: write a synthetic lumbar patient (CT, labels, truth) to a directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from kambin.cli.app import DISCLAIMER, app, console
+
+
+@app.command("phantom")
+def phantom_command(
+    output: Path = typer.Option(..., "-o", "--output", help="New or empty output directory."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Patient seed (same seed, same patient)."),
+    level: str | None = typer.Option(None, "--level", help="Motion segment of the pathology and preview, e.g. L4-L5 (default L4-L5; L5-S1 for high-iliac-crest)."),
+    side: str = typer.Option("left", "--side", help="left or right."),
+    pathology: str = typer.Option("none", "--pathology", help="none, central-herniation, paracentral-herniation, foraminal-herniation, extraforaminal-herniation, foraminal-stenosis or high-iliac-crest."),
+    migration: str = typer.Option("none", "--migration", help="Herniation migration: none, cranial or caudal."),
+    habitus: str = typer.Option("average", "--habitus", help="slim, average or obese."),
+    spacing: tuple[float, float, float] = typer.Option((1.0, 1.0, 1.0), "--spacing", help="Voxel spacing X Y Z in mm."),
+    dicom: bool = typer.Option(False, "--dicom", help="Also write a DICOM series under dicom/."),
+    preview: bool = typer.Option(False, "--preview", help="Also write preview.png (sagittal, axial, 3D view)."),
+    streaks: bool = typer.Option(False, "--streaks", help="Add beam-hardening streaks."),
+) -> None:
+    """Make a synthetic lumbar CT with its label map and ground truth (nerve roots, dural sac, Kambin's triangles)."""
+    from kambin.phantom import make_patient
+    from kambin.phantom.export import check_output_dir, write_patient
+
+    check_output_dir(output)
+    with console.status("building the synthetic patient"):
+        patient = make_patient(seed, pathology=pathology, level=level, side=side, migration=migration,
+                               habitus=habitus, spacing_mm=spacing, streaks=streaks)
+        write_patient(patient, output, dicom=dicom, preview=preview)
+    shape = " x ".join(map(str, patient.ct.shape_ijk))
+    console.print(f"wrote {output} (CT {shape} at {', '.join(f'{s:g}' for s in spacing)} mm; {pathology}). {DISCLAIMER}", highlight=False)

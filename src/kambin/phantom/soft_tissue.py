@@ -1,0 +1,287 @@
+"""Soft tissue around the lumbar spine: skin, subcutaneous fat, abdominal wall, paraspinal,
+psoas, iliacus and quadratus lumborum muscles, kidneys, aorta and vena cava, the peritoneal
+cavity with bowel loops, and retroperitoneal fat.
+
+Sizes are those of an adult abdominal CT at L3 (body about 320 x 225 mm for an average
+habitus; psoas cross-section growing from about 2 cm^2 at L1 to 15-20 cm^2 at L4-L5, Reid JG
+et al., J Anat 1994; kidneys about 11 x 6 x 4 cm, hilum at L1-L2, the right 1-2 cm lower;
+aorta bifurcating at L4). Everything is an implicit shape of the spine profile.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kambin.phantom import sdf
+from kambin.phantom.frames import Frame
+from kambin.phantom.morphometry import Morphometry
+from kambin.phantom.profile import SpineProfile
+from kambin.phantom.shapes import FunctionShape, Tube
+from kambin.phantom.spine import Spine
+
+
+def _smoothstep(e0, e1, x):
+    t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
+    return t * t * (3 - 2 * t)
+
+
+@dataclass
+class BodyOutline:
+    """The body's cross-section: a superellipse per z, flatter at the back (supine)."""
+
+    profile: SpineProfile
+    semi_lateral_mm: float
+    semi_ap_mm: float
+    fat_mm: float
+    crest_z_mm: float
+
+    def params(self, z):
+        cy = self.profile.at("body_centre_y_mm", z) + 8.0
+        back = self.profile.at("back_bone_y_mm", z) + self.fat_mm + 7.0
+        bp = back - cy
+        ba = 2.0 * self.semi_ap_mm - bp
+        hips = 28.0 * _smoothstep(self.crest_z_mm + 10.0, self.crest_z_mm - 50.0, z)
+        a = self.semi_lateral_mm + hips
+        return cy, a, bp, ba
+
+    def sdf(self, x, y, z, inset_lat=0.0, inset_post=0.0, inset_ant=0.0):
+        cy, a, bp, ba = self.params(z)
+        dy = y - cy
+        posterior = dy > 0
+        b = np.maximum(np.where(posterior, bp - inset_post, ba - inset_ant), 5.0)
+        p = np.where(posterior, 3.2, 2.3)
+        aa = np.maximum(a - inset_lat, 5.0)
+        f = (np.abs(x) / aa) ** p + (np.abs(dy) / b) ** p
+        r = np.sqrt(x * x + dy * dy)
+        return (r * (1.0 - np.maximum(f, 1e-9) ** (-1.0 / p))).astype(np.float32)
+
+    def bbox(self, z_lo, z_hi):
+        zs = np.linspace(z_lo, z_hi, 50)
+        cy, a, bp, ba = self.params(zs)
+        return (np.array([-a.max(), (cy - ba).min(), z_lo]), np.array([a.max(), (cy + bp).max(), z_hi]))
+
+
+@dataclass
+class Paint:
+    """One painting step: a shape, the label it writes, its HU and tissue class."""
+
+    shape: object
+    label: str | None
+    hu: float | object
+    tissue: int
+    overwrite: tuple[str, ...] | None = None  # only overwrite these labels (None: anything)
+
+
+# Tissue classes for texture (see ct.py).
+T_NONE, T_FAT, T_MUSCLE, T_SOFT, T_CANCELLOUS, T_FLUID, T_GAS, T_BOWEL, T_BONE = range(9)
+
+
+def body_layers(outline: BodyOutline, z_lo: float, z_hi: float) -> list[Paint]:
+    lo, hi = outline.bbox(z_lo, z_hi)
+    fat = outline.fat_mm
+    wall = 11.0
+
+    def shape(name, lat, post, ant):
+        return FunctionShape(name, lo, hi, lambda x, y, z: outline.sdf(x, y, z, lat, post, ant))
+
+    return [
+        Paint(shape("skin", 0, 0, 0), "skin", 35.0, T_SOFT),
+        Paint(shape("subcutaneous_fat", 2.2, 2.2, 2.2), "subcutaneous_fat", -105.0, T_FAT),
+        Paint(shape("muscle", 2.2 + 1.25 * fat, 2.2 + fat, 2.2 + 1.15 * fat), "muscle", 48.0, T_MUSCLE),
+        Paint(shape("visceral_fat", 2.2 + 1.25 * fat + wall, 2.2 + fat + 6, 2.2 + 1.15 * fat + wall), "visceral_fat", -98.0, T_FAT),
+    ]
+
+
+def muscles(spine: Spine, profile: SpineProfile, outline: BodyOutline, morph: Morphometry, z_lo, z_hi, crest_z) -> list[Paint]:
+    paints = []
+    bulk = {"slim": 0.9, "average": 1.0, "obese": 1.05}[morph.habitus] * morph.scale
+    fat = outline.fat_mm
+    # Paraspinals (erector spinae + multifidus): between the spinous processes and the fascia.
+    for side, s in (("left", 1), ("right", -1)):
+        def para(x, y, z, s=s):
+            lam = profile.at("lamina_y_mm", z)
+            back = profile.at("back_bone_y_mm", z)
+            top = back + 4.0
+            cy = 0.5 * (lam + top) + 2.0
+            half_ap = 0.5 * (top - lam) + 7.0
+            cx = s * 37.0 * bulk
+            d = sdf.ellipse2d(x - cx, y - cy, 35.0 * bulk, half_ap)
+            d = np.maximum(d, -(s * x) + 3.0)  # not across the midline
+            return np.maximum(d, outline.sdf(x, y, z, 0, 2.2 + fat, 0))
+
+        lo = np.array([-80.0 if s < 0 else 0.0, profile.lamina_y_mm.min() - 15, z_lo])
+        hi = np.array([0.0 if s < 0 else 80.0, profile.back_bone_y_mm.max() + 30, z_hi])
+        paints.append(Paint(FunctionShape(f"autochthon_{side}", lo, hi, para), f"autochthon_{side}", 44.0, T_MUSCLE))
+    # Quadratus lumborum: lateral to the psoas, behind the kidney, above the crest.
+    for s in (1, -1):
+        ctrl = []
+        for name in ("L1", "L2", "L3", "L4"):
+            v = spine.vertebrae[name]
+            ctrl.append(v.frame.point(s * (v.dims.tp_span_mm / 2 + 4), v.pedicle_v_end - 12, 0))
+        ctrl[0] = ctrl[0] + [0, 0, 30]
+        pts = sdf.catmull_rom(np.array(ctrl), 3.0)
+        radii = np.linspace(7.0, 14.0, len(pts)) * bulk
+        paints.append(Paint(Tube("muscle", pts, radii), "muscle", 46.0, T_MUSCLE))
+    # Psoas: alongside the bodies from L1, growing, then forward over the pelvic brim.
+    for side, s in (("left", 1), ("right", -1)):
+        ctrl, radii = [], []
+        for name, r in (("L1", 6.0), ("L2", 9.0), ("L3", 12.5), ("L4", 15.5), ("L5", 17.0)):
+            v = spine.vertebrae[name]
+            ctrl.append(v.frame.point(s * (v.a + r * 0.75), -v.b * 0.15 + (4.0 if name in ("L1", "L2") else 0.0), 0))
+            radii.append(r * bulk)
+        s1 = spine.vertebrae["S1"]
+        ctrl.append(s1.frame.point(s * (s1.a + 28.0), -s1.b - 20.0, -10.0))
+        radii.append(17.0 * bulk)
+        ctrl.append(s1.frame.point(s * (s1.a + 40.0), -s1.b - 45.0, -50.0))
+        radii.append(16.0 * bulk)
+        ctrl[0] = ctrl[0] + [0, 0, 20]
+        ctrl = np.array(ctrl)
+        pts = sdf.catmull_rom(ctrl, 3.0)
+        s_ctrl = np.linspace(0, 1, len(ctrl))
+        rr = np.interp(np.linspace(0, 1, len(pts)), s_ctrl, radii)
+        paints.append(Paint(Tube(f"iliopsoas_{side}", pts, rr), f"iliopsoas_{side}", 47.0, T_MUSCLE))
+    return paints
+
+
+def kidneys(spine: Spine, morph: Morphometry) -> list[Paint]:
+    paints = []
+    for side, s, drop in (("left", 1, 0.0), ("right", -1, 15.0)):
+        l2 = spine.vertebrae["L2"]
+        disc = spine.discs["L1-L2"].frame.origin_lps_mm
+        centre = np.array([s * (l2.a + 50.0) * morph.scale, l2.frame.origin_lps_mm[1] + 14.0, disc[2] - drop])
+        yaw, roll = np.radians(35.0) * s, np.radians(12.0) * s
+        cz, sz = np.cos(yaw), np.sin(yaw)
+        cr, sr = np.cos(roll), np.sin(roll)
+        rz = np.array([[cz, -sz, 0], [sz, cz, 0], [0, 0, 1]])
+        ry = np.array([[cr, 0, sr], [0, 1, 0], [-sr, 0, cr]])
+        frame = Frame(centre, rz @ ry)
+        semi = np.array([26.0, 21.0, 54.0]) * morph.scale
+
+        def kidney(x, y, z, frame=frame, semi=semi, s=s):
+            u, v, w = frame.to_local(x, y, z)
+            k = sdf.ellipsoid(u, v, w, *semi)
+            sinus = sdf.ellipsoid(u + s * 14.0 - 0.0, v + 4.0, w, 12.0, 9.0, 24.0)
+            return np.maximum(k, -sinus)
+
+        r = semi.max() + 2
+        paints.append(Paint(FunctionShape(f"kidney_{side}", centre - r, centre + r, kidney), f"kidney_{side}", 33.0, T_SOFT))
+    return paints
+
+
+def vessels(spine: Spine, z_lo: float, z_hi: float) -> list[Paint]:
+    l4 = spine.vertebrae["L4"]
+    s1 = spine.vertebrae["S1"]
+    l1 = spine.vertebrae["L1"]
+    paints = []
+
+    def front(name, dx, gap):
+        v = spine.vertebrae[name]
+        return v.frame.point(dx, -v.b - gap, 0)
+
+    top = front("L1", 14.0, 11.0)
+    top[2] = z_hi + 5
+    aorta = np.array([top, front("L2", 13.0, 11.0), front("L3", 11.0, 11.0), front("L4", 8.0, 11.0) + [0, 0, 6]])
+    bif = aorta[-1]
+    pts = sdf.catmull_rom(aorta, 3.0)
+    paints.append(Paint(Tube("aorta", pts, np.full(len(pts), 10.0)), "aorta", 42.0, T_SOFT))
+    ivc_top = front("L1", -22.0, 12.0)
+    ivc_top[2] = z_hi + 5
+    ivc = np.array([ivc_top, front("L2", -22.0, 11.0), front("L3", -21.0, 10.0), front("L4", -18.0, 9.0), front("L5", -8.0, 7.0)])
+    pts = sdf.catmull_rom(ivc, 3.0)
+    paints.append(Paint(Tube("inferior_vena_cava", pts, np.full(len(pts), 11.0)), "inferior_vena_cava", 40.0, T_SOFT))
+    conf = ivc[-1]
+    for side, s in (("left", 1), ("right", -1)):
+        art = np.array([bif, front("L5", s * 20.0, 14.0), s1.frame.point(s * (s1.a + 12), -s1.b - 20, -20), s1.frame.point(s * (s1.a + 26), -s1.b - 34, -70)])
+        pts = sdf.catmull_rom(art, 3.0)
+        paints.append(Paint(Tube(f"iliac_artery_{side}", pts, np.full(len(pts), 6.0)), f"iliac_artery_{side}", 42.0, T_SOFT))
+        vein = np.array([conf, front("L5", s * 22.0, 6.0) + [0, 0, -14], s1.frame.point(s * (s1.a + 10), -s1.b - 12, -20), s1.frame.point(s * (s1.a + 22), -s1.b - 26, -70)])
+        pts = sdf.catmull_rom(vein, 3.0)
+        paints.append(Paint(Tube(f"iliac_vena_{side}", pts, np.full(len(pts), 7.0)), f"iliac_vena_{side}", 40.0, T_SOFT))
+    del l4, l1
+    return paints
+
+
+def _noise3(x, y, z, phases: np.ndarray, freq: float):
+    """A cheap deterministic smooth random field: a sum of cosines along random directions
+    (unit variance), evaluated at any points."""
+    out = 0.0
+    for row in phases:
+        d = row[:3] / np.linalg.norm(row[:3])
+        out = out + np.cos(freq * row[4] * (d[0] * x + d[1] * y + d[2] * z) + row[3])
+    return out * np.sqrt(2.0 / len(phases))
+
+
+def peritoneum_and_bowel(spine: Spine, profile: SpineProfile, outline: BodyOutline, morph: Morphometry, z_lo, z_hi, rng: np.random.Generator) -> tuple[list[Paint], FunctionShape]:
+    """The peritoneal cavity in front of the retroperitoneum, and bowel loops in it."""
+    fat = outline.fat_mm
+    inset = 2.2 + 1.2 * fat + 11.0
+
+    def cavity(x, y, z):
+        front = profile.at("body_front_y_mm", z)
+        centre = profile.at("body_centre_y_mm", z)
+        boundary = (front - 28.0) + ((centre + 35.0) - (front - 28.0)) * _smoothstep(45.0, 125.0, np.abs(x))
+        d = np.maximum(y - boundary, outline.sdf(x, y, z, inset, inset, inset))
+        return d
+
+    lo, hi = outline.bbox(z_lo, z_hi)
+    cav = FunctionShape("peritoneal_cavity", lo, hi, cavity)
+    paints = [Paint(cav, "peritoneal_cavity", -92.0, T_FAT)]
+    # Sample loop centres inside the cavity by rejection.
+    candidates = np.column_stack([
+        rng.uniform(lo[0] * 0.8, hi[0] * 0.8, 4000), rng.uniform(lo[1], hi[1], 4000), rng.uniform(z_lo, z_hi, 4000)
+    ])
+    inside = candidates[cavity(candidates[:, 0], candidates[:, 1], candidates[:, 2]) < -14.0]
+    n_loops = min(len(inside), int(rng.integers(34, 46)))
+    for n in range(n_loops):
+        start = inside[n]
+        pts = [start]
+        direction = rng.normal(size=3)
+        for _ in range(int(rng.integers(3, 6))):
+            direction = direction / np.linalg.norm(direction) + 0.9 * rng.normal(size=3)
+            direction /= np.linalg.norm(direction)
+            nxt = pts[-1] + direction * rng.uniform(18, 30)
+            if cavity(*nxt) > -10:
+                break
+            pts.append(nxt)
+        if len(pts) < 2:
+            continue
+        path = sdf.catmull_rom(np.array(pts), 2.5)
+        radius = float(rng.uniform(9.0, 15.0))
+        tube = Tube("small_bowel", path, np.full(len(path), radius))
+        gas_fraction = float(rng.choice([0.0, 0.0, 0.3, 0.5, 0.8]))
+        level = float(path[:, 1].mean() + radius * (1 - 2 * gas_fraction)) if gas_fraction else -1e9
+        paints.append(Paint(tube, "small_bowel", _bowel_hu(tube, 2.5, level, float(rng.uniform(10, 35))), T_BOWEL, overwrite=("peritoneal_cavity",)))
+    # Colon: ascending (right), descending (left) and transverse, with mottled stool and gas.
+    centre_y = profile.at("body_centre_y_mm", np.array([0.5 * (z_lo + z_hi)]))[0]
+    a = outline.semi_lateral_mm
+    phases = np.column_stack([rng.normal(size=(10, 3)), rng.uniform(0, 2 * np.pi, 10), rng.uniform(0.6, 1.4, 10)])
+    for name, ctrl in (
+        ("asc", [(-a * 0.62, centre_y - 25, z_lo + 20), (-a * 0.66, centre_y - 30, 0.5 * (z_lo + z_hi)), (-a * 0.6, centre_y - 45, z_hi - 15)]),
+        ("desc", [(a * 0.64, centre_y - 10, z_lo + 40), (a * 0.68, centre_y - 15, 0.5 * (z_lo + z_hi)), (a * 0.62, centre_y - 25, z_hi - 10)]),
+        ("trans", [(-a * 0.6, centre_y - 55, z_hi - 15), (0.0, centre_y - 105, z_hi - 25), (a * 0.62, centre_y - 30, z_hi - 8)]),
+    ):
+        path = sdf.catmull_rom(np.array(ctrl, dtype=float), 2.5)
+        tube = Tube("colon", path, np.full(len(path), float(rng.uniform(19, 25))))
+        paints.append(Paint(tube, "colon", _colon_hu(tube, phases), T_BOWEL, overwrite=("peritoneal_cavity", "small_bowel", "visceral_fat")))
+    return paints, cav
+
+
+def _bowel_hu(tube: Tube, wall_mm: float, gas_level_y: float, content_hu: float):
+    def hu(x, y, z, d):
+        out = np.where(d > -wall_mm, 42.0, content_hu).astype(np.float32)
+        gas = (d <= -wall_mm) & (y < gas_level_y)
+        return np.where(gas, -1000.0, out)
+
+    return hu
+
+
+def _colon_hu(tube: Tube, phases: np.ndarray):
+    def hu(x, y, z, d):
+        n = _noise3(x, y, z, phases, 0.35)
+        out = np.where(n > 0.7, -950.0, 28.0 + 12.0 * n)
+        out = np.where(d > -3.0, 40.0, out)
+        return out.astype(np.float32)
+
+    return hu
