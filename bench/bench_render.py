@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 
 import numpy as np
 
@@ -24,47 +25,29 @@ from kambin.render.drr import CArmGeometry, DrrProjector, attenuation_from_hu, d
 from kambin.render.endoscope import EndoscopeCamera, scope_pose
 from kambin.render.meshes import meshes_from_labels
 from kambin.render.scene import EndoscopeRenderer
+from kambin.render.views import ENDOSCOPE_EXCLUDED_IDS
 
 FRAMES = 60
+REDUCTION = 0.9  # quadric decimation: fraction of triangles removed for the fast scene
 
 
 def _phantom_scene():
-    """(ct, labels, entry, target, name) of the synthetic patient, or None if unavailable."""
+    """(ct, labels, entry, target, name) of the synthetic patient, or None if unavailable.
+
+    The path is a transforaminal one to the L4-L5 left Kambin triangle (its centroid, on the
+    posterior disc surface), 110 mm long, 30 degrees from the coronal plane.
+    """
     try:
         from kambin.phantom import make_patient
     except ImportError:
         return None
-    patient = make_patient(0)
-    ct, labels, truth = patient.ct, patient.labels, patient.truth
-    entry, target = _foraminal_path(truth)
-    return ct, labels, entry, target, "kambin.phantom.make_patient(0)"
-
-
-def _foraminal_path(truth):
-    """A transforaminal path to the L4-L5 foramen on the left, from the ground truth."""
-    foramen = _find(truth, "foramen")
-    target = np.asarray(foramen, dtype=np.float64)
-    entry = target + np.array([90.0, 60.0, 0.0])  # lateral and posterior, as a transforaminal approach
-    return entry, target
-
-
-def _find(truth, key):
-    if isinstance(truth, dict):
-        for name, value in truth.items():
-            if key in str(name).lower() and np.asarray(value, dtype=object).size in (3,):
-                try:
-                    return np.asarray(value, dtype=np.float64)
-                except (TypeError, ValueError):
-                    pass
-            found = _find(value, key) if isinstance(value, dict | list) else None
-            if found is not None:
-                return found
-    if isinstance(truth, list):
-        for value in truth:
-            found = _find(value, key)
-            if found is not None:
-                return found
-    return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        patient = make_patient(0)
+    target = np.mean(patient.truth.levels["L4-L5"].left.kambin_triangle_lps_mm, axis=0)
+    a = np.radians(30.0)
+    entry = target + 110.0 * np.array([np.cos(a), np.sin(a), 0.0])
+    return patient.ct, patient.labels, entry, target, "kambin.phantom.make_patient(0), 1 mm"
 
 
 def _stand_in_scene():
@@ -119,10 +102,10 @@ def run(report) -> None:
     scene = _phantom_scene() or _stand_in_scene()
     ct, labels, entry, target, scene_name = scene
     start = time.perf_counter()
-    plain = meshes_from_labels(labels, target_reduction=0.0)
+    plain = meshes_from_labels(labels, exclude=ENDOSCOPE_EXCLUDED_IDS, target_reduction=0.0)
     mesh_time = time.perf_counter() - start
     start = time.perf_counter()
-    fast = meshes_from_labels(labels, target_reduction=0.75)
+    fast = meshes_from_labels(labels, exclude=ENDOSCOPE_EXCLUDED_IDS, target_reduction=REDUCTION)
     fast_mesh_time = time.perf_counter() - start
     triangles_plain = sum(m.n_triangles for m in plain)
     triangles_fast = sum(m.n_triangles for m in fast)

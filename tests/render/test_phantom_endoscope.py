@@ -29,7 +29,7 @@ def foramen_view():
         patient = phantom.make_patient(0, spacing_mm=(1.5, 1.5, 1.5), noise=False)
     side = patient.truth.levels["L4-L5"].left
     target = np.mean(side.kambin_triangle_lps_mm, axis=0)  # on the posterior disc surface
-    # Mesh only a 90 mm box around the foramen: the scope sees no farther (far plane 80 mm).
+    # Mesh only a 90 mm box around the foramen: the scope sees no farther (far plane 50 mm).
     labels = patient.labels
     centre = np.round(labels.lps_to_ijk(target)).astype(int)
     half = np.ceil(45.0 / labels.spacing_mm).astype(int)

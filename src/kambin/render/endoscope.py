@@ -99,7 +99,7 @@ class EndoscopeCamera:
     field_stop_radius_px: float = field(default=0.0)
     light_falloff_mm: float = 14.0
     near_mm: float = 0.5
-    far_mm: float = 80.0
+    far_mm: float = 50.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.optics_angle_deg < 90.0:
