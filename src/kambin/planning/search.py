@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from kambin.errors import InvalidInputError
-from kambin.planning.fields import ClearanceField
+from kambin.planning.fields import ClearanceField, FieldStack
 from kambin.planning.trajectory import outward_direction
 
 
@@ -109,6 +109,11 @@ class PathEvaluator:
             raise InvalidInputError("at least one structure to avoid is needed")
         self.target_lps_mm = np.asarray(target_lps_mm, dtype=np.float64)
         self.obstacles = obstacles
+        try:
+            self._stack: FieldStack | None = FieldStack([o.field for o in obstacles])
+        except InvalidInputError:
+            self._stack = None  # fields on different grids: sampled one by one
+        self._limits = np.array([o.limit_mm for o in obstacles])[:, None]
         self.radius_mm = float(cannula_radius_mm)
         self.depth_mm = float(depth_mm)
         self.dock_depths_mm = np.arange(0.0, dock_mm, step_mm)
@@ -119,16 +124,25 @@ class PathEvaluator:
         outward = outward_direction(axial_angle, sagittal_angle, side)
         depths = np.concatenate([self.dock_depths_mm, self.depths_mm])
         points = self.target_lps_mm + depths[:, None] * outward
-        all_profiles = np.stack([o.field.sample(points) - self.radius_mm - o.limit_mm for o in self.obstacles])
+        if self._stack is not None:
+            distances = self._stack.sample(points)
+        else:
+            distances = np.stack([o.field.sample(points) for o in self.obstacles])
+        all_profiles = distances - self.radius_mm - self._limits
         dock, profiles = all_profiles[:, : len(self.dock_depths_mm)], all_profiles[:, len(self.dock_depths_mm) :]
         margins = all_profiles.min(axis=1)
         clearances = {o.field.name: float(m + o.limit_mm) for o, m in zip(self.obstacles, margins, strict=True)}
         corridor = profiles.min(axis=1)
         worst = int(np.argmin(margins))
         return Candidate(
-            axial_angle, sagittal_angle, outward, float(corridor.min()),
-            float(dock.min()) if dock.size else float("inf"), clearances,
-            self.obstacles[worst].field.name, profiles,
+            axial_angle,
+            sagittal_angle,
+            outward,
+            float(corridor.min()),
+            float(dock.min()) if dock.size else float("inf"),
+            clearances,
+            self.obstacles[worst].field.name,
+            profiles,
         )
 
     @property
@@ -158,6 +172,7 @@ def search(
     evaluations = unresolved = 0
     closest = None
     for _ in range(1 + alternatives):
+
         def allowed(candidate: Candidate) -> bool:
             return (
                 candidate.dock_margin_mm >= minimum_objective_mm
@@ -223,8 +238,12 @@ def _branch_and_bound(
                 unresolved += 1
             continue
         a_mid, s_mid = (a_low + a_high) / 2, (s_low + s_high) / 2
-        for cell in ((a_low, a_mid, s_low, s_mid), (a_mid, a_high, s_low, s_mid),
-                     (a_low, a_mid, s_mid, s_high), (a_mid, a_high, s_mid, s_high)):
+        for cell in (
+            (a_low, a_mid, s_low, s_mid),
+            (a_mid, a_high, s_low, s_mid),
+            (a_low, a_mid, s_mid, s_high),
+            (a_mid, a_high, s_mid, s_high),
+        ):
             push(*cell)
     return best, evaluations, unresolved, closest
 

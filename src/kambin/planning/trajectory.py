@@ -27,9 +27,7 @@ def outward_direction(axial_angle: float, sagittal_angle: float, side: str) -> n
     if side not in SIDE_SIGN:
         raise InvalidInputError(f"side must be one of {sorted(SIDE_SIGN)}, not {side!r}")
     c = np.cos(sagittal_angle)
-    return np.array(
-        [SIDE_SIGN[side] * c * np.cos(axial_angle), c * np.sin(axial_angle), np.sin(sagittal_angle)]
-    )
+    return np.array([SIDE_SIGN[side] * c * np.cos(axial_angle), c * np.sin(axial_angle), np.sin(sagittal_angle)])
 
 
 def angles_of(outward_lps: np.ndarray) -> tuple[float, float, str]:

@@ -1,0 +1,369 @@
+"""`plan`: from a CT, a label map and a `PlanRequest` to a `Plan` with its reasons.
+
+Approach choice (`approach="auto"`): both approaches are searched when the level and the target
+allow them; transforaminal is preferred for foraminal and extraforaminal targets and above L5-S1,
+interlaminar at L5-S1 for central and paracentral targets (Choi et al., Neurosurgery 2006;
+Ruetten et al., Spine 2008), and whichever is safe wins when only one is. Every choice and every
+refusal is written into `Plan.reasons` in plain words.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from kambin.errors import InvalidInputError
+from kambin.geometry.primitives import points_in_cylinder
+from kambin.imaging.volume import Volume
+from kambin.planning.models import Clearance, Plan, PlanRequest, Trajectory
+from kambin.planning.scene import LIMITS_MM, RISKS, PlanningScene, _names_to_ids, build_scene, level_geometry
+from kambin.planning.search import Candidate, Obstacle, PathEvaluator, SearchSpace, search
+
+INTERLAMINAR_AXIAL_DEG = (60.0, 90.0)
+DOCKING_MARGIN_MM = 0.5  # beyond the limits, for the docking point
+# What the cannula's end must clear where it docks: the neural structures, and bone (the endplates
+# above and below the disc; the SAP is not counted, it can be reamed).
+DOCKING_STRUCTURES = ("exiting_root", "traversing_root", "dural_sac", "bone")
+SAP_REAM_STEPS_MM = (0.0, 2.0, 4.0, 6.0, 8.0)
+ALTERNATIVES = 2
+ALTERNATIVE_SEPARATION_DEG = 3.0  # how deep the cannula may cut into the SAP, tried in turn
+CENTRAL_ZONE_MM = 12.0  # target within this of the midline: central or paracentral
+
+
+def plan(ct: Volume, labels: Volume, request: PlanRequest, names: dict[str, str] | None = None) -> Plan:
+    """Plan the safest path at `request.level` on `request.side` (see the module docstring)."""
+    if not labels.same_grid(ct):
+        raise InvalidInputError("the label map is not on the CT's grid; resample it onto the CT first")
+    ids = _names_to_ids(labels, names)
+    geometry = level_geometry(labels, ids, request.level)
+    target, target_source = _target(request, labels, ids, geometry)
+    if not ct.contains_lps(target)[0]:
+        raise InvalidInputError(
+            f"target {np.round(target, 1).tolist()} is outside the CT; give a point inside the body"
+        )
+    if not _inside_body(ct, target):
+        raise InvalidInputError(
+            f"target {np.round(target, 1).tolist()} is outside the body (air); give a point in the spine"
+        )
+    scene = build_scene(ct, labels, request.level, request.side, target, request.max_depth_mm, names)
+    zone_mm = abs(target[0] - geometry.midline_x_mm)
+    approaches = [request.approach] if request.approach != "auto" else ["transforaminal", "interlaminar"]
+    results, targets, notes = {}, {}, []
+    for approach in approaches:
+        docking, note = _docking_target(scene, target, target_source, request, approach)
+        if note:
+            notes.append(note)
+        targets[approach] = docking
+        results[approach] = _search(scene, docking, request, approach)
+    census = {a: _blockers(scene, targets[a], request, a) for a, r in results.items() if r.best is None}
+    chosen, reasons = _choose(request, results, zone_mm, census)
+    final_target = targets[chosen] if chosen is not None else target
+    return _as_plan(request, scene, final_target, target_source, chosen, results, notes + reasons)
+
+
+def _docking_target(scene: PlanningScene, target: np.ndarray, source: str, request: PlanRequest, approach: str):
+    """Where the cannula tip can sit: the target itself when every neural limit holds there, else the
+    nearest disc or herniation point that keeps them (a herniation pressing on the root is reached
+    from its free side). Given targets are kept as they are."""
+    if source == "given" or len(scene.docking_points_lps_mm) == 0:
+        return target, None
+    if source.startswith("posterolateral annulus"):
+        return _safest_annulus_point(scene, target, request, approach)
+    limits = LIMITS_MM[approach]
+    radius = request.cannula_diameter_mm / 2
+    points = scene.docking_points_lps_mm
+    ok = np.ones(len(points), dtype=bool)
+    for name in DOCKING_STRUCTURES:
+        if name in scene.fields:
+            ok &= scene.fields[name].sample(points) - radius >= limits[name] + DOCKING_MARGIN_MM
+    sign = 1.0 if request.side == "left" else -1.0
+    ok &= sign * (points[:, 0] - scene.level.midline_x_mm) > 0  # the planned side
+    if not ok.any():
+        return target, f"no disc point on the {request.side} keeps the {approach} limits to the roots and the dural sac"
+    distances = np.linalg.norm(points[ok] - target, axis=1)
+    docking = points[ok][int(np.argmin(distances))]
+    if distances.min() < 0.5:
+        return target, None
+    return docking, (
+        f"{approach}: the {source} is {float(distances.min()):.1f} mm from the nearest point where the "
+        f"{request.cannula_diameter_mm:g} mm cannula tip keeps the limits to the roots, the dural sac and bone; "
+        "the tip docks there"
+    )
+
+
+def _safest_annulus_point(scene: PlanningScene, target: np.ndarray, request: PlanRequest, approach: str):
+    """With no herniation to aim at: the point of the disc's posterior face on the planned side that
+    is farthest from the roots and the dural sac, relative to their limits: the centre of Kambin's
+    triangle as the anatomy in the label map has it."""
+    limits = LIMITS_MM[approach]
+    radius = request.cannula_diameter_mm / 2
+    geometry = scene.level
+    points = scene.docking_points_lps_mm
+    sign = 1.0 if request.side == "left" else -1.0
+    relative = points - geometry.disc_centre_lps_mm
+    # The posterior face of the disc (within 4 mm of its posterior margin), not its lateral wall.
+    keep = (sign * relative[:, 0] > 0) & (relative @ geometry.posterior_lps > geometry.posterior_margin_mm - 4.0)
+    if not keep.any():
+        return target, None
+    points = points[keep]
+    margin = np.full(len(points), np.inf)
+    for name in DOCKING_STRUCTURES:
+        if name in scene.fields:
+            margin = np.minimum(margin, scene.fields[name].sample(points) - radius - limits[name])
+    best = points[int(np.argmax(margin))]
+    return best, (
+        f"{approach}: no herniation labelled; the tip docks on the posterolateral annulus where it is "
+        f"farthest from the roots, the dural sac and bone ({float(margin.max()):.1f} mm beyond their limits)"
+    )
+
+
+def _target(request: PlanRequest, labels: Volume, ids, geometry) -> tuple[np.ndarray, str]:
+    if request.target_lps_mm is not None:
+        return np.asarray(request.target_lps_mm, dtype=np.float64), "given"
+    sign = 1.0 if request.side == "left" else -1.0
+    if "disc_herniation" in ids:
+        points = labels.ijk_to_lps(np.argwhere(labels.voxels == ids["disc_herniation"]).astype(float))
+        near = points[np.linalg.norm(points - geometry.disc_centre_lps_mm, axis=1) < 40.0]
+        on_side = near[sign * (near[:, 0] - geometry.midline_x_mm) > -3.0]
+        if len(on_side):
+            return on_side.mean(axis=0), "herniation centroid"
+    # No herniation: the posterolateral annulus in Kambin's triangle, on the disc's posterior surface.
+    lateral = np.cross(geometry.disc_normal_lps, geometry.posterior_lps)
+    lateral *= np.sign(lateral[0]) * sign
+    point = (
+        geometry.disc_centre_lps_mm
+        + geometry.posterior_lps * geometry.posterior_margin_mm
+        + lateral * 0.45 * geometry.half_width_mm
+    )
+    return point, "posterolateral annulus (no herniation labelled)"
+
+
+def _inside_body(ct: Volume, point: np.ndarray) -> bool:
+    ijk = np.round(ct.lps_to_ijk(point)).astype(int)
+    lo = np.maximum(ijk - 1, 0)
+    hi = np.minimum(ijk + 2, np.asarray(ct.shape_ijk))
+    return bool(np.median(ct.voxels[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]) > -300)
+
+
+def _search(scene: PlanningScene, target: np.ndarray, request: PlanRequest, approach: str):
+    """Search without touching the SAP first; when that finds no safe path, again allowing the
+    cannula to ream progressively deeper into the SAP (as with the graded reamers of foraminoplasty,
+    Schubert & Hoogland 2005), stopping at the first depth that gives a safe path within the volume
+    limit: bone removal is a last resort and kept as small as the search can make it."""
+    evaluations = 0
+    for ream_mm in SAP_REAM_STEPS_MM:
+        if ream_mm > 0 and ("sap" not in scene.fields or request.max_foraminoplasty_mm3 <= 0):
+            break
+        result = _search_with(scene, target, request, approach, ream_mm)
+        evaluations += result.evaluations
+        if result.best is not None:
+            break
+    result.evaluations = evaluations
+    result.ream_mm = ream_mm
+    return result
+
+
+def _search_with(scene: PlanningScene, target: np.ndarray, request: PlanRequest, approach: str, ream_mm: float):
+    limits = dict(LIMITS_MM[approach])
+    limits["sap"] = -ream_mm
+    obstacles = [Obstacle(field, limits[name]) for name, field in scene.fields.items()]
+    radius = request.cannula_diameter_mm / 2
+    evaluator = PathEvaluator(target, obstacles, radius, request.max_depth_mm)
+    if approach == "transforaminal":
+        axial = tuple(np.radians(request.axial_angle_range_deg))
+    else:
+        axial = tuple(np.radians(INTERLAMINAR_AXIAL_DEG))
+    space = SearchSpace(
+        request.side, axial, tuple(np.radians(request.sagittal_angle_range_deg)), np.radians(request.resolution_deg)
+    )
+
+    def feasible(candidate: Candidate) -> bool:
+        entry, depth, _ = _entry(scene, target, candidate.outward_lps, request.max_depth_mm)
+        return (
+            depth <= request.max_depth_mm
+            and _foraminoplasty_mm3(scene, target, entry, radius) <= request.max_foraminoplasty_mm3
+        )
+
+    return search(
+        evaluator,
+        space,
+        feasible,
+        alternatives=ALTERNATIVES,
+        alternative_separation=np.radians(ALTERNATIVE_SEPARATION_DEG),
+    )
+
+
+def _entry(
+    scene: PlanningScene, target: np.ndarray, outward: np.ndarray, max_depth: float
+) -> tuple[np.ndarray, float, bool]:
+    """Skin entry along the path (entry, depth, estimated?). Without the skin in view, the point where
+    the path leaves the CT's field of view stands in, and is marked estimated."""
+    depths = np.arange(0.0, max_depth * 1.5, 1.0)
+    points = target + depths[:, None] * outward
+    out_of_view = ~scene.fov.contains_lps(points)
+    outside_body = scene.body_field.sample(points) > 0 if scene.body_field is not None else np.zeros(len(points), bool)
+    leaves = np.flatnonzero(outside_body | out_of_view)
+    if len(leaves) == 0:
+        return points[-1], float(depths[-1]), True
+    n = int(leaves[0])
+    return points[n], float(depths[n]), bool(out_of_view[n] and not outside_body[n])
+
+
+def _foraminoplasty_mm3(scene: PlanningScene, target: np.ndarray, entry: np.ndarray, radius: float) -> float:
+    if len(scene.sap_points_lps_mm) == 0 or np.allclose(entry, target):
+        return 0.0
+    inside = points_in_cylinder(scene.sap_points_lps_mm, target, entry, radius)
+    return float(inside.sum() * scene.sap_voxel_mm3)
+
+
+def _blockers(scene: PlanningScene, target: np.ndarray, request: PlanRequest, approach: str) -> list[str]:
+    """Why no path is safe, in numbers: over a 2-degree grid of the searched directions, the share
+    each structure rules out (a direction is ruled out by every structure whose limit it breaks)."""
+    limits = dict(LIMITS_MM[approach])
+    limits["sap"] = -SAP_REAM_STEPS_MM[-1]
+    radius = request.cannula_diameter_mm / 2
+    obstacles = [Obstacle(field, limits[name]) for name, field in scene.fields.items()]
+    evaluator = PathEvaluator(target, obstacles, radius, request.max_depth_mm, dock_mm=0.0)
+    axial_deg = request.axial_angle_range_deg if approach == "transforaminal" else INTERLAMINAR_AXIAL_DEG
+    axial = np.radians(np.arange(axial_deg[0] + 1.0, axial_deg[1], 2.0))
+    sagittal = np.radians(
+        np.arange(request.sagittal_angle_range_deg[0] + 1.0, request.sagittal_angle_range_deg[1], 2.0)
+    )
+    counts = dict.fromkeys(scene.fields, 0)
+    total = 0
+    for a in axial:
+        for s in sagittal:
+            candidate = evaluator.evaluate(float(a), float(s), request.side)
+            total += 1
+            for name, clearance in candidate.clearances_mm.items():
+                if clearance < limits[name]:
+                    counts[name] += 1
+    ranked = sorted(((n, c) for n, c in counts.items() if c), key=lambda item: -item[1])
+    return [f"{name.replace('_', ' ')} {100 * count / total:.0f}%" for name, count in ranked[:4]]
+
+
+def _choose(request: PlanRequest, results: dict, zone_mm: float, census: dict) -> tuple[str | None, list[str]]:
+    safe = {a: r for a, r in results.items() if r.best is not None}
+    reasons = []
+    for approach, result in results.items():
+        if result.best is None:
+            closest = result.closest
+            line = f"no safe {approach} path: of the directions searched, these rule out: {', '.join(census[approach])}"
+            if closest is not None and closest.bottleneck in (
+                "exiting_root",
+                "traversing_root",
+                "dural_sac",
+                "bone",
+                "sap",
+            ):
+                fits = request.cannula_diameter_mm + 2 * closest.objective_mm
+                line += (
+                    f"; the least unsafe path misses the {closest.bottleneck.replace('_', ' ')} limit by "
+                    f"{-closest.objective_mm:.1f} mm"
+                    + (f" (a cannula of {fits:.1f} mm would keep it)" if fits >= 2.0 else "")
+                )
+            reasons.append(line)
+    if not safe:
+        reasons.append("no safe path: consider open or tubular microdiscectomy, or a different target")
+        return None, reasons
+    if len(safe) == 1:
+        chosen = next(iter(safe))
+        if request.approach == "auto":
+            reasons.append(f"{chosen} chosen: the only approach with a safe path")
+        return chosen, reasons
+    central = zone_mm < CENTRAL_ZONE_MM
+    if request.level.endswith("S1") and central:
+        reasons.append(
+            f"interlaminar chosen: at L5-S1 the target is {zone_mm:.0f} mm from the midline (central or "
+            "paracentral), reached through the wide L5-S1 interlaminar window"
+        )
+        return "interlaminar", reasons
+    reasons.append(
+        f"transforaminal chosen: the target is {zone_mm:.0f} mm from the midline and a safe path through "
+        "Kambin's triangle exists"
+    )
+    return "transforaminal", reasons
+
+
+def _trajectory(
+    scene: PlanningScene, target: np.ndarray, candidate: Candidate, request: PlanRequest, approach: str, ream_mm: float
+) -> Trajectory:
+    entry, depth, _ = _entry(scene, target, candidate.outward_lps, request.max_depth_mm)
+    limits = dict(LIMITS_MM[approach])
+    limits["sap"] = -ream_mm
+    return Trajectory(
+        entry_lps_mm=tuple(float(v) for v in entry),
+        target_lps_mm=tuple(float(v) for v in target),
+        depth_mm=round(depth, 1),
+        axial_angle_deg=round(float(np.degrees(candidate.axial_angle)), 2),
+        sagittal_angle_deg=round(float(np.degrees(candidate.sagittal_angle)), 2),
+        entry_offset_from_midline_mm=round(abs(float(entry[0]) - scene.level.midline_x_mm), 1),
+        margin_mm=round(candidate.objective_mm, 2),
+        bottleneck=candidate.bottleneck,
+        clearances_mm={
+            name: Clearance(clearance_mm=round(value, 2), limit_mm=limits[name], risk=RISKS[name])
+            for name, value in candidate.clearances_mm.items()
+        },
+        foraminoplasty_mm3=round(_foraminoplasty_mm3(scene, target, entry, request.cannula_diameter_mm / 2), 1),
+    )
+
+
+def _as_plan(request, scene, target, target_source, chosen, results, reasons) -> Plan:
+    search_facts = {
+        approach: {
+            "resolution_deg": request.resolution_deg,
+            "guarantee_mm": round(result.guarantee_mm, 2),
+            "evaluations": result.evaluations,
+            "unresolved_cells": result.unresolved_cells,
+        }
+        for approach, result in results.items()
+    }
+    common = dict(
+        level=request.level,
+        side=request.side,
+        target_lps_mm=tuple(float(v) for v in target),
+        target_source=target_source,
+        cannula_diameter_mm=request.cannula_diameter_mm,
+        search=search_facts,
+        entry_estimated=scene.body_field is None,
+    )
+    if chosen is None:
+        return Plan(
+            approach=None,
+            feasible=False,
+            reasons=reasons,
+            entry_lps_mm=None,
+            depth_mm=None,
+            entry_offset_from_midline_mm=None,
+            axial_angle_deg=None,
+            sagittal_angle_deg=None,
+            clearances_mm={},
+            foraminoplasty_mm3=None,
+            alternatives=[],
+            **common,
+        )
+    result = results[chosen]
+    best = _trajectory(scene, target, result.best, request, chosen, result.ream_mm)
+    alternatives = [_trajectory(scene, target, c, request, chosen, result.ream_mm) for c in result.alternatives]
+    if scene.body_field is None:
+        reasons.append("the skin is not in view: the entry point is where the path leaves the CT's field of view")
+    if len(alternatives) < ALTERNATIVES:
+        reasons.append(
+            f"only {len(alternatives)} other safe path(s) at least {ALTERNATIVE_SEPARATION_DEG:g} degrees from the "
+            "chosen one: the safe corridor is narrow"
+        )
+    if best.foraminoplasty_mm3 > 0:
+        reasons.append(f"foraminoplasty: {best.foraminoplasty_mm3:.0f} mm3 of the superior articular process to remove")
+    return Plan(
+        approach=chosen,
+        feasible=True,
+        reasons=reasons,
+        entry_lps_mm=best.entry_lps_mm,
+        depth_mm=best.depth_mm,
+        entry_offset_from_midline_mm=best.entry_offset_from_midline_mm,
+        axial_angle_deg=best.axial_angle_deg,
+        sagittal_angle_deg=best.sagittal_angle_deg,
+        clearances_mm=best.clearances_mm,
+        foraminoplasty_mm3=best.foraminoplasty_mm3,
+        alternatives=alternatives,
+        **common,
+    )

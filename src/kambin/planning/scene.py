@@ -1,0 +1,306 @@
+"""The planning scene of one level and side: the structures to avoid, as clearance fields, built
+from a CT and a label map with registry names (ours, TotalSegmentator's or the phantom's truth).
+
+Hard limits are the smallest clearance (mm) between the cannula surface and each structure that
+a plan may keep. Transforaminal: 1 mm to the exiting and traversing roots and the dural sac (the
+corridor of Kambin's triangle is 5 to 10 mm wide, Hoshide et al., Spine 2016; a 7 mm cannula
+leaves little more), no bone crossed except the superior articular process (SAP) of the lower
+vertebra, whose removal is reported as foraminoplasty (Schubert & Hoogland 2005), 10 mm to the
+peritoneal cavity, bowel and kidney (the retroperitoneal corridor: an entry too lateral is the
+cause of the bowel injuries reported by Ahn 2003 and Yeung & Tsou 2002), 5 mm to the great
+vessels. Interlaminar: the working cannula's bevel retracts the traversing root medially in that
+technique (Ruetten et al., Spine 2008), modelled as up to 3 mm of displacement (limit -3 mm); the
+dural sac keeps its 1 mm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from kambin.anatomy.labels import label_by_id, nerve_root_name
+from kambin.errors import InvalidInputError
+from kambin.imaging.resample import resample_like
+from kambin.imaging.volume import Volume
+from kambin.planning.fields import ClearanceField
+
+RISKS = {
+    "exiting_root": "nerve injury to the exiting root (dysaesthesia, weakness)",
+    "traversing_root": "nerve injury to the traversing root",
+    "dural_sac": "dural tear and spinal fluid leak, cauda equina injury",
+    "bone": "path blocked by bone (vertebra other than the removable SAP)",
+    "iliac_crest": "path blocked by the iliac crest (pelvis)",
+    "sap": "superior articular process in the path: foraminoplasty (bone removal) needed",
+    "bowel": "bowel injury (peritoneal cavity, colon, small bowel)",
+    "kidney": "kidney injury and bleeding",
+    "vessels": "injury to the aorta, vena cava or iliac vessels and bleeding",
+}
+LIMITS_MM = {
+    "transforaminal": {
+        "exiting_root": 1.0,
+        "traversing_root": 1.0,
+        "dural_sac": 1.0,
+        "bone": 0.0,
+        "sap": 0.0,
+        "iliac_crest": 0.0,
+        "bowel": 10.0,
+        "kidney": 10.0,
+        "vessels": 5.0,
+    },
+    "interlaminar": {
+        "exiting_root": 1.0,
+        "traversing_root": -3.0,
+        "dural_sac": 1.0,
+        "bone": 0.0,
+        "sap": 0.0,
+        "iliac_crest": 0.0,
+        "bowel": 10.0,
+        "kidney": 10.0,
+        "vessels": 5.0,
+    },
+}
+FINE_HALF_EXTENT_MM = 45.0
+FINE_SPACING_MM = 1.0
+COARSE_SPACING_MM = 2.0
+
+
+@dataclass(frozen=True)
+class LevelGeometry:
+    """Where the level is: disc centre and normal (cranial), posterior direction in the disc
+    plane, the disc's posterior margin, and the midline x (LPS mm)."""
+
+    upper: str
+    lower: str
+    disc_centre_lps_mm: np.ndarray
+    disc_normal_lps: np.ndarray
+    posterior_lps: np.ndarray
+    posterior_margin_mm: float
+    half_width_mm: float
+    midline_x_mm: float
+    disc_from_label: bool
+
+
+@dataclass
+class PlanningScene:
+    level: LevelGeometry
+    side: str
+    fields: dict[str, ClearanceField]
+    sap_points_lps_mm: np.ndarray  # centres of removable SAP voxels (fine grid)
+    sap_voxel_mm3: float
+    body_field: ClearanceField | None  # signed distance to the body surface (skin); None if not in view
+    fov: Volume  # the CT grid, to tell when a path leaves the field of view
+    herniation_points_lps_mm: np.ndarray
+    docking_points_lps_mm: np.ndarray  # disc and herniation voxel centres (fine grid): where a tip may sit
+
+
+def split_level(level: str) -> tuple[str, str]:
+    upper, _, lower = level.partition("-")
+    return upper, lower
+
+
+def _names_to_ids(labels: Volume, names: dict[str, str] | None) -> dict[str, int]:
+    present = [int(i) for i in np.flatnonzero(np.bincount(np.asarray(labels.voxels, dtype=np.int64).ravel())) if i != 0]
+    if names is None:
+        return {label_by_id(i).name: i for i in present}
+    return {name: int(i) for i, name in names.items() if int(i) in present}
+
+
+def level_geometry(labels: Volume, ids: dict[str, int], level: str) -> LevelGeometry:
+    """Disc plane and midline of a level from its disc label, or from the two vertebrae."""
+    upper, lower = split_level(level)
+    upper_name, lower_name = f"vertebrae_{upper}", f"vertebrae_{lower}"
+    if lower == "S1" and lower_name not in ids and "sacrum" in ids:
+        lower_name = "sacrum"
+    missing = [n for n in (upper_name, lower_name) if n not in ids]
+    if missing:
+        raise InvalidInputError(
+            f"level {level} is not in the label map ({', '.join(missing)} missing); "
+            f"levels present: {', '.join(levels_present(ids)) or 'none'}"
+        )
+    disc_name = f"disc_{upper}_{lower}"
+    if disc_name in ids:
+        points = labels.ijk_to_lps(np.argwhere(labels.voxels == ids[disc_name]).astype(float))
+        centre = points.mean(axis=0)
+        _, _, vt = np.linalg.svd(points - centre, full_matrices=False)
+        normal = vt[2] * np.sign(vt[2][2] or 1.0)
+        from_label = True
+    else:
+        # No disc label (bone-only segmentations): the plane halfway between the two vertebrae.
+        a = labels.ijk_to_lps(np.argwhere(labels.voxels == ids[upper_name]).astype(float))
+        b = labels.ijk_to_lps(np.argwhere(labels.voxels == ids[lower_name]).astype(float))
+        normal = a.mean(axis=0) - b.mean(axis=0)
+        normal /= np.linalg.norm(normal)
+        lowest_of_upper = np.percentile((a - a.mean(axis=0)) @ normal, 2) + a.mean(axis=0) @ normal
+        highest_of_lower = np.percentile((b - b.mean(axis=0)) @ normal, 98) + b.mean(axis=0) @ normal
+        body = np.vstack([a, b])
+        centre_xy = body[np.abs((body - body.mean(axis=0)) @ normal) < 15].mean(axis=0)
+        centre = centre_xy + normal * ((lowest_of_upper + highest_of_lower) / 2 - centre_xy @ normal)
+        points = body[np.abs((body - centre) @ normal) < 6]
+        from_label = False
+    posterior = np.array([0.0, 1.0, 0.0]) - normal[1] * normal
+    posterior /= np.linalg.norm(posterior)
+    lateral = np.cross(normal, posterior)
+    near = points[np.abs((points - centre) @ normal) < 4]
+    offsets = (near - centre) @ posterior
+    central = near[np.abs((near - centre) @ lateral) < 8]
+    margin = float(np.percentile((central - centre) @ posterior, 98)) if len(central) else float(offsets.max())
+    half_width = float(np.percentile(np.abs((near - centre) @ lateral), 98))
+    return LevelGeometry(upper, lower, centre, normal, posterior, margin, half_width, float(centre[0]), from_label)
+
+
+def levels_present(ids: dict[str, int]) -> list[str]:
+    from kambin.planning.models import LEVELS
+
+    out = []
+    for level in LEVELS:
+        upper, lower = split_level(level)
+        lower_ok = f"vertebrae_{lower}" in ids or (lower == "S1" and "sacrum" in ids)
+        if f"vertebrae_{upper}" in ids and lower_ok:
+            out.append(level)
+    return out
+
+
+def _grid(centre: np.ndarray, low: np.ndarray, high: np.ndarray, spacing: float) -> Volume:
+    size = np.ceil((high - low) / spacing).astype(int) + 1
+    return Volume.from_geometry(np.zeros(tuple(size), dtype=np.uint8), (spacing,) * 3, tuple(low))
+
+
+def body_mask(ct: Volume) -> np.ndarray:
+    """The patient's body: HU > -350, the largest connected part (not the table), holes filled
+    slice by slice (bowel gas and lungs are inside the body)."""
+    from scipy import ndimage
+
+    mask = np.asarray(ct.voxels) > -350
+    labelled, count = ndimage.label(mask)
+    if count == 0:
+        return mask
+    sizes = np.bincount(labelled.ravel())[1:]
+    body = labelled == (int(np.argmax(sizes)) + 1)
+    for k in range(body.shape[2]):
+        body[:, :, k] = ndimage.binary_fill_holes(body[:, :, k])
+    return body
+
+
+def build_scene(
+    ct: Volume,
+    labels: Volume,
+    level: str,
+    side: str,
+    target_lps_mm: np.ndarray,
+    approach_extent_mm: float,
+    names: dict[str, str] | None = None,
+) -> PlanningScene:
+    """Clearance fields around `target_lps_mm`: fine within 45 mm, coarse to `approach_extent_mm`."""
+    if not labels.same_grid(ct):
+        raise InvalidInputError("the label map is not on the CT's grid; resample it onto the CT first")
+    ids = _names_to_ids(labels, names)
+    geometry = level_geometry(labels, ids, level)
+    target = np.asarray(target_lps_mm, dtype=np.float64)
+    groups = _groups(ids, geometry, side)
+    fine_grid = _grid(target, target - FINE_HALF_EXTENT_MM, target + FINE_HALF_EXTENT_MM, FINE_SPACING_MM)
+    # The coarse region: where paths from the target can go, on the planned side and posterior to the
+    # target (both approaches enter from behind), clipped to the CT.
+    reach = approach_extent_mm
+    sign = 1.0 if side == "left" else -1.0
+    toward = np.array([sign * reach, reach, reach])
+    away = np.array([-sign * 40.0, -40.0, -reach])
+    ct_low, ct_high = ct.extent_lps_mm()
+    coarse_low = np.maximum(target + np.minimum(toward, away), ct_low - 2 * COARSE_SPACING_MM)
+    coarse_high = np.minimum(target + np.maximum(toward, away), ct_high + 2 * COARSE_SPACING_MM)
+    coarse_grid = _grid(target, coarse_low, coarse_high, COARSE_SPACING_MM)
+    fine_labels = resample_like(labels, fine_grid, "nearest").voxels
+    coarse_labels = resample_like(labels, coarse_grid, "nearest").voxels
+    sap_fine = _sap_mask(fine_grid, fine_labels, ids, geometry, side)
+    sap_coarse = resample_like(fine_grid.with_voxels(sap_fine.astype(np.uint8)), coarse_grid, "nearest").voxels > 0
+    fields = {}
+    for group, members in groups.items():
+        fine = np.isin(fine_labels, members)
+        coarse = np.isin(coarse_labels, members)
+        if group == "bone":
+            fine &= ~sap_fine
+            coarse &= ~sap_coarse
+        if not fine.any() and not coarse.any():
+            continue
+        fields[group] = ClearanceField.from_mask(group, fine_grid.with_voxels(fine), coarse_grid.with_voxels(coarse))
+    if sap_fine.any():
+        fields["sap"] = ClearanceField.from_mask(
+            "sap", fine_grid.with_voxels(sap_fine), coarse_grid.with_voxels(sap_coarse)
+        )
+    if "exiting_root" not in fields or "dural_sac" not in fields:
+        absent = [g for g in ("exiting_root", "dural_sac") if g not in fields]
+        raise InvalidInputError(
+            f"the label map has no {' or '.join(absent)} near the target; add nerve-root and dural-sac "
+            "labels (kambin segment estimates them) before planning"
+        )
+    body = body_mask(resample_like(ct, coarse_grid, "linear", fill_value=-1024.0))
+    body_field = ClearanceField.from_mask("body", coarse_grid.with_voxels(body)) if body.any() else None
+    hernia_id = ids.get("disc_herniation")
+    herniation = np.empty((0, 3))
+    if hernia_id is not None:
+        herniation = fine_grid.ijk_to_lps(np.argwhere(fine_labels == hernia_id).astype(float))
+    # Where a tip may dock: the disc's surface (the annulus; the working cannula does not enter the
+    # disc) and any herniated fragment.
+    disc_name = f"disc_{geometry.upper}_{geometry.lower}"
+    disc = fine_labels == ids[disc_name] if disc_name in ids else np.zeros(fine_labels.shape, bool)
+    from scipy import ndimage
+
+    surface = disc & ~ndimage.binary_erosion(disc)
+    if hernia_id is not None:
+        surface |= fine_labels == hernia_id
+    docking = fine_grid.ijk_to_lps(np.argwhere(surface).astype(float))
+    sap_points = fine_grid.ijk_to_lps(np.argwhere(sap_fine).astype(float))
+    return PlanningScene(geometry, side, fields, sap_points, FINE_SPACING_MM**3, body_field, ct, herniation, docking)
+
+
+def _groups(ids: dict[str, int], geometry: LevelGeometry, side: str) -> dict[str, list[int]]:
+    exiting = nerve_root_name(geometry.upper, side)
+    traversing = nerve_root_name(geometry.lower, side)
+    groups: dict[str, list[int]] = {g: [] for g in RISKS}
+    for name, i in ids.items():
+        if name == exiting:
+            groups["exiting_root"].append(i)
+        elif name == traversing:
+            groups["traversing_root"].append(i)
+        elif name.startswith("nerve_root_"):
+            groups["dural_sac"].append(i)  # other roots: neural tissue kept as clear as the sac
+        elif name in ("dural_sac", "cauda_equina", "spinal_cord"):
+            groups["dural_sac"].append(i)
+        elif name.startswith("vertebrae_") or name in ("sacrum", "facet_hypertrophy") or name.startswith("rib_"):
+            groups["bone"].append(i)
+        elif name.startswith("hip_"):
+            groups["iliac_crest"].append(i)
+        elif name in ("peritoneal_cavity", "colon", "small_bowel", "duodenum"):
+            groups["bowel"].append(i)
+        elif name.startswith("kidney_"):
+            groups["kidney"].append(i)
+        elif (
+            name in ("aorta", "inferior_vena_cava") or name.startswith("iliac_artery") or name.startswith("iliac_vena")
+        ):
+            groups["vessels"].append(i)
+    return {g: members for g, members in groups.items() if members}
+
+
+def _sap_mask(
+    grid: Volume, grid_labels: np.ndarray, ids: dict[str, int], geometry: LevelGeometry, side: str
+) -> np.ndarray:
+    """Removable bone: the lower vertebra's bone cranial to its superior endplate (2 mm below the
+    disc plane), dorsal to the disc, on the planned side: its superior articular process."""
+    lower_name = f"vertebrae_{geometry.lower}"
+    if lower_name not in ids and geometry.lower == "S1":
+        lower_name = "sacrum"
+    lower_ids = [ids[lower_name]] + ([ids["facet_hypertrophy"]] if "facet_hypertrophy" in ids else [])
+    mask = np.isin(grid_labels, lower_ids)
+    ijk = np.argwhere(mask)
+    if len(ijk) == 0:
+        return mask
+    points = grid.ijk_to_lps(ijk.astype(float)) - geometry.disc_centre_lps_mm
+    sign = 1.0 if side == "left" else -1.0
+    keep = (
+        (points @ geometry.disc_normal_lps > -2.0 - 0.5 * 10.0)  # SAP rises from below the disc plane
+        & (points @ geometry.posterior_lps > geometry.posterior_margin_mm)
+        & (sign * points[:, 0] > 5.0)
+    )
+    out = np.zeros_like(mask)
+    out[tuple(ijk[keep].T)] = True
+    return out
