@@ -14,7 +14,7 @@ from kambin.render.endoscope import EndoscopeCamera, project_points, scope_pose
 from kambin.render.meshes import meshes_from_labels
 from kambin.render.scene import EndoscopeRenderer
 
-phantom = pytest.importorskip("kambin.phantom")
+import kambin.phantom as phantom
 
 STRUCTURES = ("vertebrae_L4", "vertebrae_L5", "disc_L4_L5", "nerve_root_L4_left", "nerve_root_L5_left",
               "dural_sac", "epidural_fat", "ligamentum_flavum")

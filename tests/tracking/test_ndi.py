@@ -70,7 +70,6 @@ def test_clear_error_without_the_extra(rom, monkeypatch):
     assert str(info.value) == INSTALL_HINT
 
 
-@pytest.mark.skipif(not sksurgery_available(), reason="scikit-surgerynditracker (extra 'ndi') is not installed")
 def test_dummy_device_reports_tools_missing(rom):
     config = ndi_config({"tracker_type": "dummy", "tools": ["pointer"], "romfiles": [str(rom)]})
     with NdiTracker(config) as tracker:
@@ -80,7 +79,6 @@ def test_dummy_device_reports_tools_missing(rom):
     assert any("missing" in line for line in tracker.faults)
 
 
-@pytest.mark.skipif(not sksurgery_available(), reason="scikit-surgerynditracker (extra 'ndi') is not installed")
 def test_no_device_on_a_serial_port_is_a_connection_error(rom):
     from kambin.tracking.source import TrackerConnectionError
 
