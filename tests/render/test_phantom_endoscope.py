@@ -8,13 +8,12 @@ import warnings
 import numpy as np
 import pytest
 
+import kambin.phantom as phantom
 from kambin.anatomy.labels import label_id
 from kambin.imaging import Volume
 from kambin.render.endoscope import EndoscopeCamera, project_points, scope_pose
 from kambin.render.meshes import meshes_from_labels
 from kambin.render.scene import EndoscopeRenderer
-
-import kambin.phantom as phantom
 
 STRUCTURES = ("vertebrae_L4", "vertebrae_L5", "disc_L4_L5", "nerve_root_L4_left", "nerve_root_L5_left",
               "dural_sac", "epidural_fat", "ligamentum_flavum")
