@@ -56,3 +56,14 @@ def clear_transforaminal_paths(patient, level: str, side: str, clearance_mm: flo
                 if patient.bone_sdf(pts).min() > clearance_mm:
                     found.append((lateral, axial, tilt))
     return found
+
+
+@pytest.fixture(scope="session")
+def patient_factory():
+    """build(seed, spacing, **options) -> Patient, cached for the session."""
+    return build
+
+
+@pytest.fixture(scope="session")
+def transforaminal_paths():
+    return clear_transforaminal_paths

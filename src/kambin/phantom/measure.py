@@ -12,7 +12,7 @@ from kambin.phantom.spine import SIDES, Spine
 
 
 def push_out(points: np.ndarray, radii: np.ndarray, obstacle, clearance: float, movable: np.ndarray | None = None,
-             iterations: int = 8) -> np.ndarray:
+             iterations: int = 25) -> np.ndarray:
     """Move centreline points until obstacle(p) >= radius + clearance (gradient steps)."""
     p = np.array(points, dtype=np.float64)
     movable = np.ones(len(p), bool) if movable is None else movable
@@ -35,40 +35,52 @@ def push_out(points: np.ndarray, radii: np.ndarray, obstacle, clearance: float, 
 
 
 def foramen(spine: Spine, level: str, side: str, bone, soft) -> dict:
-    """Foramen in the parasagittal plane through the pedicles: the free region bounded by bone
-    (pedicles above and below, articular processes behind) and the body and disc in front."""
+    """Foramen in the parasagittal plane through the pedicles (Hasegawa 1995): height is the
+    largest free vertical run from the upper pedicle's lower margin to the lower pedicle's upper
+    margin; width the free antero-posterior run at mid-disc level from the disc (or body) back
+    to the articular processes; area the free region between those margins."""
     upper, lower = spine.upper_lower(level)
     disc = spine.discs[level]
     s = SIDES[side]
     u = s * 0.5 * (upper.pedicle_u + lower.pedicle_u)
-    res = 0.3
-    vs = np.arange(disc.v_posterior_mm - 10.0, disc.v_posterior_mm + 22.0, res)
-    ws = np.arange(-upper.h * 0.9, upper.h * 0.9, res)
+    res = 0.25
+    vs = np.arange(disc.v_posterior_mm - 12.0, disc.v_posterior_mm + 22.0, res)
+    ws = np.arange(-upper.h, upper.h, res)
     vv, ww = np.meshgrid(vs, ws, indexing="ij")
     pts = disc.frame.points(np.column_stack([np.full(vv.size, u), vv.ravel(), ww.ravel()]))
-    blocked = (bone(pts) < 0) | (soft(pts) < 0)
-    free = ~blocked.reshape(vv.shape)
-    comps, _ = ndimage.label(free)
-    # seed: just under the upper pedicle, 3 mm behind the disc margin
-    ped_bottom_w = disc.frame.local_points(upper.frame.point(u, upper.pedicle_v_isthmus, upper.pedicle_w - upper.dims.pedicle_height_mm / 2)[None])[0, 2]
-    candidates = np.argwhere(free & (np.abs(ww - (ped_bottom_w - 3.0)) < 3.0) & (vv > disc.v_posterior_mm) & (vv < disc.v_posterior_mm + 8))
-    if len(candidates) == 0:
+    hard = (bone(pts) < 0).reshape(vv.shape)
+    free = ~(hard | (soft(pts) < 0).reshape(vv.shape))
+    best = (0.0, None)
+    for i in range(len(vs)):
+        column = hard[i]
+        mid = int(np.argmin(np.abs(ws)))
+        if column[mid]:
+            continue
+        above = np.flatnonzero(column[mid:])
+        below = np.flatnonzero(column[:mid][::-1])
+        if len(above) == 0 or len(below) == 0:
+            continue
+        top, bottom = ws[mid + above[0]], ws[mid - 1 - below[0]]
+        if top - bottom > best[0]:
+            best = (float(top - bottom), (i, bottom, top))
+    if best[1] is None:
         return {"height_mm": 0.0, "width_mm": 0.0, "area_mm2": 0.0, "centre_lps_mm": disc.frame.point(u, disc.v_posterior_mm + 3, 0.0)}
-    seed_label = comps[tuple(candidates[0])]
-    region = comps == seed_label
-    # drop what leaks out of the window's edges (the open lateral/posterior gaps)
-    touching = region[0].any() or region[-1].any()
+    height, (i_best, bottom, top) = best
+    band = (ww >= bottom) & (ww <= top)
+    comps, _ = ndimage.label(free & band)
+    column = comps[i_best]
+    labels_in_column = column[column > 0]
+    seed = int(np.bincount(labels_in_column).argmax()) if len(labels_in_column) else 0
+    region = (comps == seed) if seed else np.zeros_like(free)
+    near_mid = np.abs(ws) <= 2.5
+    width = float(region[:, near_mid].sum(axis=0).max() * res) if region.any() else 0.0
     rows = np.argwhere(region)
-    w_extent = (rows[:, 1].max() - rows[:, 1].min() + 1) * res
-    mid_row = np.argmin(np.abs(ws - 0.0))
-    width = region[:, max(mid_row - 1, 0):mid_row + 2].any(axis=1).sum() * res
-    centre_vw = np.array([vs[rows[:, 0]].mean(), ws[rows[:, 1]].mean()])
+    centre_vw = np.array([vs[rows[:, 0]].mean(), ws[rows[:, 1]].mean()]) if len(rows) else np.array([vs[i_best], 0.5 * (top + bottom)])
     return {
-        "height_mm": float(w_extent),
-        "width_mm": float(width),
+        "height_mm": height,
+        "width_mm": width,
         "area_mm2": float(region.sum() * res * res),
         "centre_lps_mm": disc.frame.point(u, centre_vw[0], centre_vw[1]),
-        "open_to_window": bool(touching),
     }
 
 

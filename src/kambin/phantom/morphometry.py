@@ -73,7 +73,7 @@ DURAL_SAC_RADIUS_MM = (7.2, 0.6)
 # Subcutaneous fat thickness over the lumbar spine by habitus (mm), and body cross-section
 # semi-axes at L3 (lateral, antero-posterior), from typical adult abdominal CT.
 FAT_THICKNESS_MM = {"slim": (9.0, 2.0), "average": (22.0, 4.0), "obese": (48.0, 8.0)}
-BODY_SEMI_AXES_MM = {"slim": (140.0, 95.0), "average": (160.0, 112.0), "obese": (190.0, 140.0)}
+BODY_SEMI_AXES_MM = {"slim": (145.0, 108.0), "average": (165.0, 124.0), "obese": (195.0, 150.0)}
 
 
 @dataclass(frozen=True)

@@ -134,17 +134,21 @@ def herniation(spine: Spine, spec: PathologySpec) -> Lesion:
 
 
 def facet_osteophyte(spine: Spine, spec: PathologySpec) -> Lesion:
-    """Hypertrophic bone on the front of the superior articular process, into the foramen."""
+    """Hypertrophic bone growing from the front of the superior articular process's tip into
+    the foramen, under the exiting root (Hasegawa 1995's up-down and front-back stenosis)."""
     joint = spine.joints[(spec.level, spec.side)]
+    disc = spine.discs[spec.level]
+    upper, lower = spine.upper_lower(spec.level)
+    s = SIDES[spec.side]
     k = spec.severity
-    gap = joint.gap_mm
-    centre = np.array([-(gap / 2 + joint.sap_thickness_mm) - 1.5 * k, -2.0, joint.sap_top_mm - 5.0])
-    radii = np.array([4.5 * k + 1.0, 6.5, 8.0])
-    frame = joint.frame
+    tip_w = disc.frame.local_points(joint.sap_tip_lps_mm()[None])[0, 2]
+    centre = np.array([s * (0.5 * (upper.pedicle_u + lower.pedicle_u) + 2.0), disc.v_posterior_mm + 8.5 - 1.5 * k, tip_w - 3.0])
+    radii = np.array([5.5, 3.0 + 1.5 * k, 7.0])
+    frame = disc.frame
 
     def fn(x, y, z):
-        n, h, w = frame.to_local(x, y, z)
-        return sdf.ellipsoid(n - centre[0], h - centre[1], w - centre[2], *radii)
+        u, v, w = frame.to_local(x, y, z)
+        return sdf.ellipsoid(u - centre[0], v - centre[1], w - centre[2], *radii)
 
     world_centre = frame.point(*centre)
     r = float(radii.max()) + 4.0

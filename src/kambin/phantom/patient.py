@@ -321,7 +321,8 @@ def _pushed_root(spine, sac, name, side, morph, lesions) -> Tube:
         neighbours = ["L5"]
     obstacle = _obstacle(spine, neighbours, levels, lesions)
     movable = np.ones(len(root.points_lps_mm), bool)
-    movable[:2] = False  # the take-off stays on the sac
+    if not lesions:
+        movable[:1] = False  # the take-off stays on the sac unless a lesion pushes it
     pts = measure.push_out(root.points_lps_mm, root.radii_mm, obstacle, ROOT_CLEARANCE_MM, movable)
     return Tube(root.name, pts, root.radii_mm)
 

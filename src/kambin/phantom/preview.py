@@ -83,3 +83,50 @@ def write_preview(patient, path: str | os.PathLike, level: str | None = None, si
     fig.savefig(path, dpi=90, facecolor="black")
     plt.close(fig)
     return path
+
+
+def _spine_x(volume) -> float:
+    """x (LPS mm) of the mid-sagittal plane: the centre of dense bone near the volume's middle."""
+    dense = volume.voxels > 250
+    counts = dense.sum(axis=(1, 2)).astype(float)
+    n = len(counts)
+    window = np.zeros(n)
+    window[n // 4: 3 * n // 4] = 1
+    counts *= window
+    i = int(np.round((counts * np.arange(n)).sum() / max(counts.sum(), 1)))
+    return float(volume.origin_lps_mm[0] + i * volume.spacing_mm[0])
+
+
+def write_comparison(patient, real, real_axial_z_mm: float, path: str | os.PathLike, real_name: str = "real CT",
+                     level: str = "L3-L4") -> Path:
+    """Phantom (top row) beside a real lumbar CT (bottom row), same windows and mm scale:
+    mid-sagittal, axial through a disc in a bone window, and the same axial slice in a soft-tissue
+    window. `real` must be an axis-aligned LPS volume (resample it first)."""
+    path = Path(path)
+    plt, fig, _ = _figure(1)
+    plt.close(fig)
+    fig, axes = plt.subplots(2, 3, figsize=(18, 12), facecolor="black")
+    z_ph = patient.truth.levels[level].disc.centre_lps_mm[2]
+    for row, (vol, z, name) in enumerate(((patient.ct, z_ph, f"phantom (seed {patient.seed}, {patient.ct.spacing_mm[0]:g} mm)"), (real, real_axial_z_mm, real_name))):
+        x = 0.0 if row == 0 else _spine_x(vol)
+        sag, ext = sagittal_image(vol, x)
+        ax = axes[row, 0]
+        ax.imshow(sag, cmap="gray", vmin=WINDOW[0], vmax=WINDOW[1], extent=ext)
+        centre_y = 20.0 if row == 0 else float(np.mean(ext[:2]))
+        ax.set_title(f"{name}: mid-sagittal, W1250 L375", color="white", fontsize=10)
+        img, ext = axial_image(vol, z)
+        i_sp = int(np.round((x - vol.origin_lps_mm[0]) / vol.spacing_mm[0]))
+        for col, (lo, hi, label) in enumerate(((WINDOW[0], WINDOW[1], "W1250 L375"), (-160.0, 240.0, "W400 L40"))):
+            ax = axes[row, col + 1]
+            ax.imshow(img, cmap="gray", vmin=lo, vmax=hi, extent=ext)
+            ax.set_xlim(x - 190, x + 190)
+            ax.set_title(f"{name}: axial, {label}", color="white", fontsize=10)
+        del i_sp, centre_y
+    for ax in axes.ravel():
+        ax.set_facecolor("black")
+        ax.tick_params(colors="gray", labelsize=7)
+    fig.suptitle("kambin synthetic patient (top) beside a real lumbar CT (bottom); axes in LPS mm", color="white")
+    fig.tight_layout()
+    fig.savefig(path, dpi=70, facecolor="black")
+    plt.close(fig)
+    return path

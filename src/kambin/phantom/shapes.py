@@ -64,10 +64,10 @@ class Tube:
         return out
 
     def sdf_broadcast(self, x, y, z, limit: float = 5.0) -> np.ndarray:
-        """Signed distance on broadcast coordinate arrays, exact where it is below `limit` mm
-        and `limit` elsewhere (points far from the tube are skipped)."""
+        """Signed distance on broadcast coordinate arrays, exact where it is below `limit` mm;
+        elsewhere some value above `limit` (points far from the tube are skipped)."""
         shape = np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(z))
-        out = np.full(shape, limit, dtype=np.float32)
+        out = np.full(shape, 1e3, dtype=np.float32)
         lo, hi = self.bbox_lps()
         lo, hi = lo - limit, hi + limit
         inside = (np.broadcast_to(x, shape) >= lo[0]) & (np.broadcast_to(x, shape) <= hi[0])
@@ -75,7 +75,7 @@ class Tube:
         inside &= (np.broadcast_to(z, shape) >= lo[2]) & (np.broadcast_to(z, shape) <= hi[2])
         if inside.any():
             pts = np.column_stack([np.broadcast_to(c, shape)[inside] for c in (x, y, z)])
-            out[inside] = np.minimum(self.sdf_points(pts, limit=limit), limit)
+            out[inside] = np.minimum(self.sdf_points(pts, limit=limit), 1e3)
         return out
 
     def sdf_points(self, points: np.ndarray, limit: float | None = None) -> np.ndarray:

@@ -89,8 +89,8 @@ def body_layers(outline: BodyOutline, z_lo: float, z_hi: float) -> list[Paint]:
     return [
         Paint(shape("skin", 0, 0, 0), "skin", 35.0, T_SOFT),
         Paint(shape("subcutaneous_fat", 2.2, 2.2, 2.2), "subcutaneous_fat", -105.0, T_FAT),
-        Paint(shape("muscle", 2.2 + 1.25 * fat, 2.2 + fat, 2.2 + 1.15 * fat), "muscle", 48.0, T_MUSCLE),
-        Paint(shape("visceral_fat", 2.2 + 1.25 * fat + wall, 2.2 + fat + 6, 2.2 + 1.15 * fat + wall), "visceral_fat", -98.0, T_FAT),
+        Paint(shape("muscle", 2.2 + 1.5 * fat, 2.2 + fat, 2.2 + 1.4 * fat), "muscle", 48.0, T_MUSCLE),
+        Paint(shape("visceral_fat", 2.2 + 1.5 * fat + wall, 2.2 + fat + 6, 2.2 + 1.4 * fat + wall), "visceral_fat", -98.0, T_FAT),
     ]
 
 
@@ -114,35 +114,49 @@ def muscles(spine: Spine, profile: SpineProfile, outline: BodyOutline, morph: Mo
         lo = np.array([-80.0 if s < 0 else 0.0, profile.lamina_y_mm.min() - 15, z_lo])
         hi = np.array([0.0 if s < 0 else 80.0, profile.back_bone_y_mm.max() + 30, z_hi])
         paints.append(Paint(FunctionShape(f"autochthon_{side}", lo, hi, para), f"autochthon_{side}", 44.0, T_MUSCLE))
-    # Quadratus lumborum: lateral to the psoas, behind the kidney, above the crest.
+    # Quadratus lumborum: a flat muscle lateral to the psoas, in front of the transverse process
+    # tips, from the 12th rib to the iliac crest.
     for s in (1, -1):
-        ctrl = []
+        rows = []
         for name in ("L1", "L2", "L3", "L4"):
             v = spine.vertebrae[name]
-            ctrl.append(v.frame.point(s * (v.dims.tp_span_mm / 2 + 4), v.pedicle_v_end - 12, 0))
-        ctrl[0] = ctrl[0] + [0, 0, 30]
-        pts = sdf.catmull_rom(np.array(ctrl), 3.0)
-        radii = np.linspace(7.0, 14.0, len(pts)) * bulk
-        paints.append(Paint(Tube("muscle", pts, radii), "muscle", 46.0, T_MUSCLE))
+            c = v.frame.point(s * (v.dims.tp_span_mm / 2 + 6.0), v.pedicle_v_end - 9.0, 0)
+            rows.append((c[2], c[0], c[1], 16.0 + 2.5 * len(rows), 8.0 + 0.8 * len(rows)))
+        rows.append((rows[0][0] + 40.0, *rows[0][1:3], 14.0, 7.0))
+        rows.append((crest_z - 5.0, *rows[-2][1:3], 12.0, 7.0))
+        paints.append(Paint(_ztube("muscle", rows, bulk), "muscle", 46.0, T_MUSCLE))
     # Psoas: alongside the bodies from L1, growing, then forward over the pelvic brim.
     for side, s in (("left", 1), ("right", -1)):
-        ctrl, radii = [], []
-        for name, r in (("L1", 6.0), ("L2", 9.0), ("L3", 12.5), ("L4", 15.5), ("L5", 17.0)):
+        rows = []
+        for name, a, b in (("L1", 7.0, 6.0), ("L2", 10.0, 9.0), ("L3", 14.0, 12.0), ("L4", 17.0, 14.5), ("L5", 19.0, 16.0)):
             v = spine.vertebrae[name]
-            ctrl.append(v.frame.point(s * (v.a + r * 0.75), -v.b * 0.15 + (4.0 if name in ("L1", "L2") else 0.0), 0))
-            radii.append(r * bulk)
+            c = v.frame.point(s * (v.a + a * 0.8), -v.b * 0.1 + (5.0 if name in ("L1", "L2") else 0.0), 0)
+            rows.append((c[2], c[0], c[1], a, b))
         s1 = spine.vertebrae["S1"]
-        ctrl.append(s1.frame.point(s * (s1.a + 28.0), -s1.b - 20.0, -10.0))
-        radii.append(17.0 * bulk)
-        ctrl.append(s1.frame.point(s * (s1.a + 40.0), -s1.b - 45.0, -50.0))
-        radii.append(16.0 * bulk)
-        ctrl[0] = ctrl[0] + [0, 0, 20]
-        ctrl = np.array(ctrl)
-        pts = sdf.catmull_rom(ctrl, 3.0)
-        s_ctrl = np.linspace(0, 1, len(ctrl))
-        rr = np.interp(np.linspace(0, 1, len(pts)), s_ctrl, radii)
-        paints.append(Paint(Tube(f"iliopsoas_{side}", pts, rr), f"iliopsoas_{side}", 47.0, T_MUSCLE))
+        c = s1.frame.point(s * (s1.a + 24.0), -s1.b - 18.0, -5.0)
+        rows.append((c[2], c[0], c[1], 19.0, 16.0))
+        c = s1.frame.point(s * (s1.a + 36.0), -s1.b - 40.0, -45.0)
+        rows.append((c[2], c[0], c[1], 18.0, 15.0))
+        rows.append((rows[0][0] + 30.0, *rows[0][1:3], 5.0, 4.0))
+        paints.append(Paint(_ztube(f"iliopsoas_{side}", rows, bulk), f"iliopsoas_{side}", 47.0, T_MUSCLE))
     return paints
+
+
+def _ztube(name: str, rows, bulk: float) -> FunctionShape:
+    """A tube of elliptic axial section whose centre and semi-axes vary with z; rows are
+    (z, x, y, semi_x, semi_y), any order."""
+    arr = np.array(sorted(rows))
+    z, cx, cy, ra, rb = (arr[:, c] for c in range(5))
+    ra, rb = ra * bulk, rb * bulk
+
+    def fn(x, y, zz):
+        zc = np.clip(zz, z[0], z[-1])
+        d = sdf.ellipse2d(x - np.interp(zc, z, cx), y - np.interp(zc, z, cy), np.interp(zc, z, ra), np.interp(zc, z, rb))
+        return np.maximum(d, np.maximum(z[0] - zz, zz - z[-1]))
+
+    lo = np.array([cx.min() - ra.max() - 2, cy.min() - rb.max() - 2, z[0]])
+    hi = np.array([cx.max() + ra.max() + 2, cy.max() + rb.max() + 2, z[-1]])
+    return FunctionShape(name, lo, hi, fn)
 
 
 def kidneys(spine: Spine, morph: Morphometry) -> list[Paint]:
@@ -216,7 +230,7 @@ def _noise3(x, y, z, phases: np.ndarray, freq: float):
 def peritoneum_and_bowel(spine: Spine, profile: SpineProfile, outline: BodyOutline, morph: Morphometry, z_lo, z_hi, rng: np.random.Generator) -> tuple[list[Paint], FunctionShape]:
     """The peritoneal cavity in front of the retroperitoneum, and bowel loops in it."""
     fat = outline.fat_mm
-    inset = 2.2 + 1.2 * fat + 11.0
+    inset = 2.2 + 1.45 * fat + 11.0
 
     def cavity(x, y, z):
         front = profile.at("body_front_y_mm", z)
@@ -228,31 +242,24 @@ def peritoneum_and_bowel(spine: Spine, profile: SpineProfile, outline: BodyOutli
     lo, hi = outline.bbox(z_lo, z_hi)
     cav = FunctionShape("peritoneal_cavity", lo, hi, cavity)
     paints = [Paint(cav, "peritoneal_cavity", -92.0, T_FAT)]
-    # Sample loop centres inside the cavity by rejection.
-    candidates = np.column_stack([
-        rng.uniform(lo[0] * 0.8, hi[0] * 0.8, 4000), rng.uniform(lo[1], hi[1], 4000), rng.uniform(z_lo, z_hi, 4000)
-    ])
-    inside = candidates[cavity(candidates[:, 0], candidates[:, 1], candidates[:, 2]) < -14.0]
-    n_loops = min(len(inside), int(rng.integers(34, 46)))
-    for n in range(n_loops):
-        start = inside[n]
-        pts = [start]
-        direction = rng.normal(size=3)
-        for _ in range(int(rng.integers(3, 6))):
-            direction = direction / np.linalg.norm(direction) + 0.9 * rng.normal(size=3)
-            direction /= np.linalg.norm(direction)
-            nxt = pts[-1] + direction * rng.uniform(18, 30)
-            if cavity(*nxt) > -10:
-                break
-            pts.append(nxt)
-        if len(pts) < 2:
-            continue
-        path = sdf.catmull_rom(np.array(pts), 2.5)
-        radius = float(rng.uniform(9.0, 15.0))
-        tube = Tube("small_bowel", path, np.full(len(path), radius))
-        gas_fraction = float(rng.choice([0.0, 0.0, 0.3, 0.5, 0.8]))
-        level = float(path[:, 1].mean() + radius * (1 - 2 * gas_fraction)) if gas_fraction else -1e9
-        paints.append(Paint(tube, "small_bowel", _bowel_hu(tube, 2.5, level, float(rng.uniform(10, 35))), T_BOWEL, overwrite=("peritoneal_cavity",)))
+    # Small bowel: filaments where two smooth random fields are both near zero (a tangle of
+    # loops about 25 mm across), with 2.5 mm walls, fluid contents and some gas.
+    f_phases = [np.column_stack([rng.normal(size=(12, 3)), rng.uniform(0, 2 * np.pi, 12), rng.uniform(0.6, 1.4, 12)]) for _ in range(3)]
+    k = 2 * np.pi / 60.0
+    thickness = 0.85
+
+    def loops(x, y, z):
+        f1 = _noise3(x, y, z, f_phases[0], k)
+        f2 = _noise3(x, y, z, f_phases[1], k)
+        field = (np.sqrt(f1 * f1 + f2 * f2) - thickness) / (k * 1.3)
+        return np.maximum(field, cavity(x, y, z) + 3.0)
+
+    def loops_hu(x, y, z, d):
+        gas = _noise3(x, y, z, f_phases[2], k * 2.5) > 1.35
+        content = np.where(gas & (d < -2.0), -990.0, 12.0 + 8.0 * _noise3(x, y, z, f_phases[2], k * 4.0))
+        return np.where(d > -2.0, 58.0, content).astype(np.float32)
+
+    paints.append(Paint(FunctionShape("small_bowel", lo, hi, loops), "small_bowel", loops_hu, T_BOWEL, overwrite=("peritoneal_cavity",)))
     # Colon: ascending (right), descending (left) and transverse, with mottled stool and gas.
     centre_y = profile.at("body_centre_y_mm", np.array([0.5 * (z_lo + z_hi)]))[0]
     a = outline.semi_lateral_mm

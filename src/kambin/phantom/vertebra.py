@@ -97,7 +97,7 @@ class VertebraGeometry:
 
     @property
     def pedicle_v_end(self) -> float:
-        return self.v_posterior_wall + 13.0
+        return self.v_posterior_wall + 9.5
 
     def pedicle_axis(self, s: int) -> tuple[np.ndarray, np.ndarray]:
         """Local (start, end) of the pedicle axis on side s (+1 left, -1 right)."""
@@ -148,7 +148,7 @@ class VertebraGeometry:
             )
             # Lamina half: a plate from the pedicle end to the midline, lower edge more posterior.
             w_top = self.pedicle_w + dims.pedicle_height_mm / 2 - 1.0
-            w_bot = -self.h / 2 - (1.0 if self.is_sacrum else 3.5)
+            w_bot = -self.h / 2 - (1.0 if self.is_sacrum else 3.0)
             w_mid = (w_top + w_bot) / 2
             sheared_v = v + 0.3 * np.minimum(w - w_top + 4.0, 0.0)
             e = np.array([p1[0], p1[1]])
@@ -197,7 +197,7 @@ class VertebraGeometry:
         """The canal through S1 and the sacrum (carved out of the bone)."""
         below = np.maximum(-self.h / 2 - w, 0.0)
         tau = np.clip(below / 95.0, 0.0, 1.0)
-        centre = self.v_posterior_wall + self.dims.canal_depth_mm / 2 - 0.0025 * below**2
+        centre = self.v_posterior_wall + self.dims.canal_depth_mm / 2 - 0.004 * below**2
         half_w = self.dims.canal_width_mm / 2 * (1.0 - 0.45 * tau)
         half_d = self.dims.canal_depth_mm / 2 * (1.0 - 0.45 * tau)
         d = sdf.ellipse2d(u, v - centre, half_w, half_d)
@@ -220,7 +220,7 @@ class VertebraGeometry:
         below = -h / 2 - w  # depth below the S1 inferior endplate
         tau = np.clip(below / 95.0, 0.0, 1.0)
         half_width = (a + 24.0) * (1.0 - 0.55 * tau)
-        centre_v = 6.0 - 0.0025 * np.maximum(below, 0) ** 2
+        centre_v = 6.0 - 0.004 * np.maximum(below, 0) ** 2
         half_depth = (self.b + 9.0) * (1.0 - 0.45 * tau)
         lower = sdf.ellipse2d(u, v - centre_v, half_width, half_depth)
         lower = np.maximum(lower, np.maximum(w - (-h / 2 + 2.0), below - 95.0))
