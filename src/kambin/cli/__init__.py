@@ -13,8 +13,16 @@ from kambin.cli.app import app, console_error
 from kambin.errors import KambinError
 
 # Command modules, imported for their registrations on `app`.
-COMMAND_MODULES = ("kambin.cli.basic", "kambin.cli.calibrate", "kambin.cli.register", "kambin.cli.render", "kambin.cli.phantom",
-                   "kambin.cli.segment")
+COMMAND_MODULES = (
+    "kambin.cli.basic",
+    "kambin.cli.phantom",
+    "kambin.cli.segment",
+    "kambin.cli.plan",
+    "kambin.cli.render",
+    "kambin.cli.calibrate",
+    "kambin.cli.register",
+    "kambin.cli.demo",
+)
 
 for _module in COMMAND_MODULES:
     importlib.import_module(_module)

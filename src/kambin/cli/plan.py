@@ -1,0 +1,107 @@
+"""`kambin plan`: the safest endoscopic path at one level and side, from a CT and a label map."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from kambin.cli.app import DISCLAIMER, app, console
+from kambin.errors import InvalidInputError
+
+
+@app.command("plan")
+def plan_command(
+    ct_path: Path = typer.Argument(..., metavar="CT", help="The CT (DICOM directory or file, NIfTI, NRRD, MHA)."),
+    level: str = typer.Option(..., "--level", help="Motion segment, e.g. L4-L5."),
+    side: str = typer.Option(..., "--side", help="left or right."),
+    output: Path = typer.Option(..., "-o", "--output", help="PLAN.json to write."),
+    labels_path: Path | None = typer.Option(
+        None,
+        "--labels",
+        help="Label map on the CT's grid with registry ids and a .json sidecar beside it; "
+        "default: labels.nii.gz beside the CT (as `kambin phantom` writes).",
+    ),
+    approach: str = typer.Option("auto", "--approach", help="auto, transforaminal or interlaminar."),
+    cannula_mm: float = typer.Option(7.0, "--cannula-mm", help="Working cannula outer diameter in mm."),
+    target: tuple[float, float, float] | None = typer.Option(None, "--target", help="Target X Y Z in LPS mm."),
+    slicer: Path | None = typer.Option(None, "--slicer", help="Also write a 3D Slicer markups line (.mrk.json)."),
+    resolution_deg: float = typer.Option(0.5, "--resolution", help="Angular resolution of the search, degrees."),
+) -> None:
+    """Plan the safest path through Kambin's triangle (or the interlaminar window), with its reasons."""
+    from pydantic import ValidationError
+
+    from kambin.imaging import read_volume
+    from kambin.planning.export import slicer_markups, write_json, write_plan
+    from kambin.planning.models import PlanRequest
+    from kambin.planning.planner import plan
+
+    try:
+        request = PlanRequest(
+            level=level,
+            side=side,
+            approach=approach,
+            cannula_diameter_mm=cannula_mm,
+            target_lps_mm=target,
+            resolution_deg=resolution_deg,
+        )
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise InvalidInputError(
+            f"{'.'.join(map(str, first['loc']))}: {first['msg'].removeprefix('Value error, ')}"
+        ) from None
+    for path in (output, slicer):
+        if path is not None and not path.parent.is_dir():
+            raise InvalidInputError(f"{path.parent}: output directory does not exist")
+    ct = read_volume(ct_path)
+    if labels_path is None:
+        labels_path = (ct_path if ct_path.is_dir() else ct_path.parent) / "labels.nii.gz"
+        if not labels_path.exists():
+            raise InvalidInputError(
+                f"no label map given and none at {labels_path}; pass --labels with nerve roots and the dural sac "
+                "labelled (kambin's own segmentation does not estimate them yet)"
+            )
+    labels = read_volume(labels_path)
+    names = _sidecar(labels_path)
+    with console.status("planning"):
+        result = plan(ct, labels, request, names)
+    markups = slicer_markups(result) if slicer is not None and result.feasible else None
+    write_plan(result, output)
+    if markups is not None:
+        write_json(markups, slicer)
+    table = Table(title=f"kambin plan {level} {side} ({DISCLAIMER})", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    table.add_row("feasible", "yes" if result.feasible else "[red]no[/]")
+    if result.feasible:
+        table.add_row("approach", result.approach)
+        table.add_row("entry from midline", f"{result.entry_offset_from_midline_mm / 10:.1f} cm")
+        table.add_row("depth", f"{result.depth_mm / 10:.1f} cm")
+        table.add_row(
+            "angles", f"{result.axial_angle_deg:.1f} deg axial, {result.sagittal_angle_deg:+.1f} deg cranio-caudal"
+        )
+        for name, clearance in result.clearances_mm.items():
+            table.add_row(
+                f"clearance {name.replace('_', ' ')}", f"{clearance.clearance_mm:.1f} mm (limit {clearance.limit_mm:g})"
+            )
+        table.add_row("foraminoplasty", f"{result.foraminoplasty_mm3:.0f} mm3")
+    for reason in result.reasons:
+        table.add_row("reason", reason)
+    console.print(table)
+    console.print(f"wrote {output}" + (f" and {slicer}" if markups is not None else ""), highlight=False)
+    if slicer is not None and markups is None:
+        console.print("no markups written: the plan has no safe path", highlight=False)
+
+
+def _sidecar(labels_path: Path) -> dict[str, str] | None:
+    name = labels_path.name
+    stem = name[: -len(".nii.gz")] if name.endswith(".nii.gz") else labels_path.stem
+    sidecar = labels_path.with_name(f"{stem}.json")
+    if not sidecar.exists():
+        return None
+    try:
+        return {str(k): str(v) for k, v in json.loads(sidecar.read_text()).items()}
+    except (json.JSONDecodeError, AttributeError):
+        raise InvalidInputError(f"{sidecar}: not a JSON object of label id to name") from None

@@ -1,0 +1,63 @@
+"""Plan exports: PLAN.json, and a 3D Slicer markups file with the path as a line.
+
+The markups file follows Slicer's markups JSON schema (v1.0.3: `markups[].type = "Line"`, control
+points in LPS millimetres), so it opens in 3D Slicer over the same CT. Files are written to a
+temporary name and renamed, so a failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from kambin.errors import InvalidInputError, UnreadableFileError
+from kambin.planning.models import Plan
+
+SLICER_MARKUPS_SCHEMA = (
+    "https://raw.githubusercontent.com/slicer/slicer/master/Modules/Loadable/Markups/Resources/Schema/"
+    "markups-schema-v1.0.3.json#"
+)
+
+
+def write_json(data: dict, path: str | os.PathLike) -> Path:
+    """Write JSON atomically (temporary file in the same directory, then rename)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise UnreadableFileError(f"{path.parent}: output directory does not exist")
+    temporary = path.with_name(f".{path.name}.partial")
+    try:
+        temporary.write_text(json.dumps(data, indent=2) + "\n")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def write_plan(plan: Plan, path: str | os.PathLike) -> Path:
+    return write_json(plan.model_dump(mode="json"), path)
+
+
+def slicer_markups(plan: Plan) -> dict:
+    """The planned path as a Slicer markups line from entry to target (LPS mm)."""
+    if not plan.feasible or plan.entry_lps_mm is None:
+        raise InvalidInputError("the plan has no safe path, so there is no line to export")
+    return {
+        "@schema": SLICER_MARKUPS_SCHEMA,
+        "markups": [
+            {
+                "type": "Line",
+                "coordinateSystem": "LPS",
+                "coordinateUnits": "mm",
+                "locked": True,
+                "labelFormat": "%N",
+                "controlPoints": [
+                    {"id": "1", "label": "entry", "position": list(plan.entry_lps_mm), "positionStatus": "defined"},
+                    {"id": "2", "label": "target", "position": list(plan.target_lps_mm), "positionStatus": "defined"},
+                ],
+                "measurements": [{"name": "length", "enabled": True, "units": "mm", "value": plan.depth_mm}],
+                "display": {"color": [1.0, 0.85, 0.0], "selectedColor": [1.0, 0.5, 0.0], "lineThickness": 0.5},
+                "description": f"kambin {plan.approach} plan {plan.level} {plan.side}. {plan.disclaimer}",
+            }
+        ],
+    }
