@@ -38,10 +38,11 @@ def incentre(triangle) -> np.ndarray:
     return (la * a + lb * b + lc * c) / (la + lb + lc)
 
 
-def clear_transforaminal_paths(patient, level: str, side: str, clearance_mm: float = 1.0, max_tilt_deg: int = 35):
+def clear_transforaminal_paths(patient, level: str, side: str, clearance_mm: float = 1.0, max_tilt_deg: int = 25):
     """(skin distance from midline mm, axial angle deg, cranio-caudal tilt deg) of straight paths
     to the incentre of Kambin's triangle that stay `clearance_mm` away from all bone; entry
-    10-14 cm from the midline, 25-35 deg from the horizontal (coronal) plane."""
+    10-14 cm from the midline, 25-35 deg from the horizontal (coronal) plane, tilted cranio-caudally
+    by up to 25 deg (the usual caudal angulation of an L5-S1 needle)."""
     lv = getattr(patient.truth.levels[level], side)
     target = incentre(lv.kambin_triangle_lps_mm)
     s = 1 if side == "left" else -1

@@ -100,8 +100,10 @@ def _nerve_root_labels() -> list[Label]:
 
 _FIXED = [
     # TotalSegmentator v2 ids.
+    Label(1, "spleen", "organ", ORGAN, "spleen"),
     Label(2, "kidney_right", "organ", ORGAN, "right kidney"),
     Label(3, "kidney_left", "organ", ORGAN, "left kidney"),
+    Label(5, "liver", "organ", ORGAN, "liver"),
     Label(18, "small_bowel", "bowel", BOWEL, "small bowel"),
     Label(19, "duodenum", "bowel", BOWEL, "duodenum"),
     Label(20, "colon", "bowel", BOWEL, "colon"),

@@ -82,7 +82,7 @@ def adjust_morphometry(morph: Morphometry, spec: PathologySpec) -> Morphometry:
 
 
 def high_crest_raise_mm(spec: PathologySpec) -> float:
-    return 28.0 * spec.severity if spec.kind == "high-iliac-crest" else 0.0
+    return 32.0 * spec.severity if spec.kind == "high-iliac-crest" else 0.0
 
 
 @dataclass

@@ -20,7 +20,7 @@ from kambin.phantom.profile import spine_profile
 from kambin.phantom.raster import Grid, Painter
 from kambin.phantom.shapes import FunctionShape, Tube
 from kambin.phantom.soft_tissue import (
-    T_BONE, T_CANCELLOUS, T_FLUID, T_SOFT, BodyOutline, Paint, body_layers, kidneys, muscles, peritoneum_and_bowel, vessels,
+    T_CANCELLOUS, T_FLUID, T_SOFT, BodyOutline, Paint, body_layers, kidneys, muscles, peritoneum_and_bowel, upper_organs, vessels,
 )
 from kambin.phantom.spine import SIDES, Spine, build_spine
 from kambin.phantom.truth import (
@@ -147,6 +147,7 @@ def make_patient(
     paints += body_layers(outline, z_lo, z_hi)
     bowel, _ = peritoneum_and_bowel(spine, profile, outline, morph, z_lo, z_hi, rng)
     paints += bowel
+    paints += upper_organs(spine, outline, morph, z_hi)
     paints += kidneys(spine, morph)
     paints += vessels(spine, z_lo, z_hi)
     paints += muscles(spine, profile, outline, morph, z_lo, z_hi, crest_z)

@@ -110,9 +110,9 @@ def build_ilia(spine: Spine, scale: float, crest_top_z_mm: float, z_bottom_mm: f
     y0 = s1.frame.origin_lps_mm[1]
     ilia = {}
     for side, s in (("left", 1), ("right", -1)):
-        a = np.array([46.0 * scale, y0 + 52.0 * scale])
-        b = np.array([136.0 * scale, y0 - 4.0 * scale])
-        c = np.array([118.0 * scale, y0 - 82.0 * scale])
+        a = np.array([46.0 * scale, y0 + 48.0 * scale])
+        b = np.array([138.0 * scale, y0 - 22.0 * scale])
+        c = np.array([116.0 * scale, y0 - 108.0 * scale])
         si = s1.frame.point(s * (s1.a + 22.0), 8.0, -15.0)
         ilia[side] = Ilium(
             side=side, s=s, points_xy=np.array([a, b, c]), crest_top_z_mm=crest_top_z_mm,

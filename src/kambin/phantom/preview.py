@@ -66,11 +66,11 @@ def write_preview(patient, path: str | os.PathLike, level: str | None = None, si
         tri = np.array(lv.kambin_triangle_lps_mm + [lv.kambin_triangle_lps_mm[0]])
         axes[1].plot(tri[:, 0], tri[:, 1], color="lime", lw=1)
     axes[1].set_title(f"axial at the {level} disc (left on the right)", color="white")
-    bone = np.where(patient.labels.voxels > 0, np.clip(ct.voxels, 150, 1500), 150).astype(np.float32)
-    mip = bone.max(axis=1)[:, ::-1].T
+    bone = np.where(patient.labels.voxels > 0, np.clip(ct.voxels.astype(np.float32) - 150.0, 0, None), 0.0)
+    projection = bone.sum(axis=1)[:, ::-1].T * float(ct.spacing_mm[1])
     lo, hi = ct.extent_lps_mm()
-    axes[2].imshow(mip, cmap="bone", extent=[lo[0], hi[0], lo[2], hi[2]], vmin=150, vmax=1300)
-    axes[2].set_title("bone MIP, coronal (3D view)", color="white")
+    axes[2].imshow(np.sqrt(projection), cmap="bone", extent=[lo[0], hi[0], lo[2], hi[2]], vmin=0, vmax=float(np.sqrt(np.percentile(projection, 99.7))))
+    axes[2].set_title("bone projection, antero-posterior (3D view)", color="white")
     for ax in axes:
         ax.set_facecolor("black")
         ax.tick_params(colors="gray", labelsize=7)

@@ -50,12 +50,16 @@ class BodyOutline:
         cy, a, bp, ba = self.params(z)
         dy = y - cy
         posterior = dy > 0
-        b = np.maximum(np.where(posterior, bp - inset_post, ba - inset_ant), 5.0)
-        p = np.where(posterior, 3.2, 2.3)
         aa = np.maximum(a - inset_lat, 5.0)
-        f = (np.abs(x) / aa) ** p + (np.abs(dy) / b) ** p
         r = np.sqrt(x * x + dy * dy)
-        return (r * (1.0 - np.maximum(f, 1e-9) ** (-1.0 / p))).astype(np.float32)
+        # Superellipse of exponent 3 behind (a flat back on the table), 2 in front.
+        qx = np.abs(x) / aa
+        qb = np.abs(dy) / np.maximum(bp - inset_post, 5.0)
+        back = np.cbrt(qx * qx * qx + qb * qb * qb)
+        qf = dy / np.maximum(ba - inset_ant, 5.0)
+        front = np.sqrt(qx * qx + qf * qf)
+        f = np.where(posterior, back, front)
+        return (r * (1.0 - 1.0 / np.maximum(f, 1e-9))).astype(np.float32)
 
     def bbox(self, z_lo, z_hi):
         zs = np.linspace(z_lo, z_hi, 50)
@@ -113,7 +117,14 @@ def muscles(spine: Spine, profile: SpineProfile, outline: BodyOutline, morph: Mo
 
         lo = np.array([-80.0 if s < 0 else 0.0, profile.lamina_y_mm.min() - 15, z_lo])
         hi = np.array([0.0 if s < 0 else 80.0, profile.back_bone_y_mm.max() + 30, z_hi])
-        paints.append(Paint(FunctionShape(f"autochthon_{side}", lo, hi, para), f"autochthon_{side}", 44.0, T_MUSCLE))
+        def para_hu(x, y, z, d, s=s):
+            lam = profile.at("lamina_y_mm", z)
+            back = profile.at("back_bone_y_mm", z)
+            # fat plane between multifidus (medial, on the laminae) and erector spinae
+            septum = np.abs(sdf.ellipse2d(x - s * 16.0 * bulk, y - (0.5 * (lam + back) + 2.0), 15.0 * bulk, 0.5 * (back - lam) + 6.0)) < 0.9
+            return np.where(septum, -60.0, 44.0).astype(np.float32)
+
+        paints.append(Paint(FunctionShape(f"autochthon_{side}", lo, hi, para), f"autochthon_{side}", para_hu, T_MUSCLE))
     # Quadratus lumborum: a flat muscle lateral to the psoas, in front of the transverse process
     # tips, from the 12th rib to the iliac crest.
     for s in (1, -1):
@@ -157,6 +168,34 @@ def _ztube(name: str, rows, bulk: float) -> FunctionShape:
     lo = np.array([cx.min() - ra.max() - 2, cy.min() - rb.max() - 2, z[0]])
     hi = np.array([cx.max() + ra.max() + 2, cy.max() + rb.max() + 2, z[-1]])
     return FunctionShape(name, lo, hi, fn)
+
+
+def upper_organs(spine: Spine, outline: BodyOutline, morph: Morphometry, z_hi: float) -> list[Paint]:
+    """The liver's right lobe (its tip reaching about L2-L3) and the spleen's lower pole (to
+    about L1-L2), both in the upper field of a lumbar CT; unenhanced HU about 55-65 and 45."""
+    l1, l2, l3 = (spine.vertebrae[n] for n in ("L1", "L2", "L3"))
+    a = outline.semi_lateral_mm
+    y0 = l2.frame.origin_lps_mm[1]
+    paints = []
+    liver_c = np.array([-0.52 * a, y0 - 35.0, l1.frame.origin_lps_mm[2] + 45.0])
+    tip_z = 0.5 * (l2.frame.origin_lps_mm[2] + l3.frame.origin_lps_mm[2])
+
+    def liver(x, y, z):
+        d = sdf.ellipsoid(x - liver_c[0], y - liver_c[1], z - liver_c[2], 0.42 * a, 75.0, 95.0)
+        d = np.maximum(d, tip_z - z + 0.35 * (x - liver_c[0]))  # lower edge rising medially
+        return np.maximum(d, outline.sdf(x, y, z, 2.2 + 1.5 * outline.fat_mm + 12.0, 2.2 + outline.fat_mm + 12.0, 2.2 + 1.4 * outline.fat_mm + 12.0))
+
+    lo = np.array([-a, y0 - 140.0, tip_z - 5.0])
+    hi = np.array([0.0, y0 + 60.0, z_hi + 5.0])
+    paints.append(Paint(FunctionShape("liver", lo, hi, liver), "liver", 60.0, T_SOFT))
+    spleen_c = np.array([0.55 * a, y0 + 25.0, l1.frame.origin_lps_mm[2] + 40.0])
+
+    def spleen(x, y, z):
+        d = sdf.ellipsoid(x - spleen_c[0], y - spleen_c[1], z - spleen_c[2], 30.0, 45.0, 60.0)
+        return np.maximum(d, outline.sdf(x, y, z, 2.2 + 1.5 * outline.fat_mm + 12.0, 2.2 + outline.fat_mm + 14.0, 40.0))
+
+    paints.append(Paint(FunctionShape("spleen", spleen_c - 62, spleen_c + 62, spleen), "spleen", 46.0, T_SOFT))
+    return paints
 
 
 def kidneys(spine: Spine, morph: Morphometry) -> list[Paint]:
@@ -219,12 +258,23 @@ def vessels(spine: Spine, z_lo: float, z_hi: float) -> list[Paint]:
 
 def _noise3(x, y, z, phases: np.ndarray, freq: float):
     """A cheap deterministic smooth random field: a sum of cosines along random directions
-    (unit variance), evaluated at any points."""
+    (unit variance), evaluated at any points. On a separable grid (x, y, z shaped (n,1,1),
+    (1,n,1), (1,1,n)) it is a sum of products of 1D complex exponentials, 10x faster."""
+    scale = np.sqrt(2.0 / len(phases))
+    separable = all(np.ndim(a) == 3 for a in (x, y, z)) and np.shape(x)[1:] == (1, 1) and np.shape(y)[::2] == (1, 1) and np.shape(z)[:2] == (1, 1)
+    if separable:
+        out = None
+        for row in phases:
+            d = row[:3] / np.linalg.norm(row[:3]) * freq * row[4]
+            ab = (np.exp(1j * (d[0] * x + row[3])) * np.exp(1j * d[1] * y)).astype(np.complex64)
+            term = ab * np.exp(1j * d[2] * z).astype(np.complex64)
+            out = term if out is None else np.add(out, term, out=out)
+        return (out.real * scale).astype(np.float32)
     out = 0.0
     for row in phases:
         d = row[:3] / np.linalg.norm(row[:3])
         out = out + np.cos(freq * row[4] * (d[0] * x + d[1] * y + d[2] * z) + row[3])
-    return out * np.sqrt(2.0 / len(phases))
+    return out * scale
 
 
 def peritoneum_and_bowel(spine: Spine, profile: SpineProfile, outline: BodyOutline, morph: Morphometry, z_lo, z_hi, rng: np.random.Generator) -> tuple[list[Paint], FunctionShape]:

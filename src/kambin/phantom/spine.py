@@ -156,7 +156,7 @@ def _facet_joint(level, side, s, theta, vu: VertebraGeometry, vl: VertebraGeomet
     post_height = disc.height_at(disc.v_posterior_mm)
     centre_local = np.array([
         s * (dims.canal_width_mm / 2 + 0.55 * dims.pedicle_width_mm + 1.5),
-        vl.v_posterior_wall + 16.5,
+        vl.v_posterior_wall + 16.5 + 2.5 * max(np.degrees(theta) - 40.0, 0.0) / 10.0,
         vl.h / 2 + post_height / 2 + 2.0,
     ])
     centre = vl.frame.point(*centre_local)

@@ -42,8 +42,8 @@ class FacetJoint:
         n, h, w = self.frame.to_local(x, y, z)
         c_n = -(self.gap_mm / 2 + self.sap_thickness_mm / 2)
         c_w = (self.sap_top_mm + self.sap_bottom_mm) / 2
-        half = (self.sap_thickness_mm / 2, 5.5, (self.sap_top_mm - self.sap_bottom_mm) / 2)
-        return sdf.box(n - c_n, h - 2.5, w - c_w, half, rounding=1.8)
+        half = (self.sap_thickness_mm / 2, 5.0, (self.sap_top_mm - self.sap_bottom_mm) / 2)
+        return sdf.box(n - c_n, h - 3.0, w - c_w, half, rounding=1.8)
 
     def iap_sdf(self, x, y, z):
         n, h, w = self.frame.to_local(x, y, z)
@@ -51,7 +51,7 @@ class FacetJoint:
         return sdf.box(n - c_n, h + 0.5, w - 1.0, (IAP_THICKNESS_MM / 2, 5.5, 12.0), rounding=1.8)
 
     def sap_tip_lps_mm(self) -> np.ndarray:
-        return self.frame.point(-(self.gap_mm / 2 + self.sap_thickness_mm / 2), 2.5, self.sap_top_mm)
+        return self.frame.point(-(self.gap_mm / 2 + self.sap_thickness_mm / 2), 3.0, self.sap_top_mm)
 
 
 @dataclass
