@@ -118,8 +118,9 @@ class FieldStack:
             ):
                 raise InvalidInputError(f"fields {first.name!r} and {other.name!r} are not on the same grids")
         self.names = [f.name for f in fields]
+        # Channels last, so one gather reads every field's value at a voxel from adjacent memory.
         self.levels = [
-            FieldLevel(np.stack([f.levels[n].distance_mm for f in fields]), level.voxel_to_lps, level.error_mm)
+            FieldLevel(np.stack([f.levels[n].distance_mm for f in fields], axis=-1), level.voxel_to_lps, level.error_mm)
             for n, level in enumerate(first.levels)
         ]
 
@@ -130,7 +131,7 @@ class FieldStack:
         todo = np.ones(len(points), dtype=bool)
         for n, level in enumerate(self.levels):
             ijk = level.ijk(points[todo])
-            shape = np.asarray(level.distance_mm.shape[1:])
+            shape = np.asarray(level.distance_mm.shape[:3])
             last = n == len(self.levels) - 1
             inside = np.all((ijk >= 0) & (ijk <= shape - 1), axis=1) if not last else np.ones(len(ijk), bool)
             values = _trilinear(level.distance_mm, np.clip(ijk[inside], 0, shape - 1))
@@ -147,17 +148,16 @@ class FieldStack:
 
 
 def _trilinear(stack: np.ndarray, ijk: np.ndarray) -> np.ndarray:
-    """Trilinear interpolation of a (C, X, Y, Z) array at continuous indices (N, 3) -> (C, N)."""
-    shape = np.asarray(stack.shape[1:])
-    base = np.minimum(np.floor(ijk).astype(np.int64), shape - 2)
-    base = np.maximum(base, 0)
+    """Trilinear interpolation of an (X, Y, Z, C) array at continuous indices (N, 3) -> (C, N)."""
+    shape = np.asarray(stack.shape[:3])
+    base = np.maximum(np.minimum(np.floor(ijk).astype(np.int64), shape - 2), 0)
     t = ijk - base
-    out = np.zeros((stack.shape[0], len(ijk)))
+    out = np.zeros((len(ijk), stack.shape[3]))
     for di in (0, 1):
         wi = t[:, 0] if di else 1 - t[:, 0]
         for dj in (0, 1):
             wj = t[:, 1] if dj else 1 - t[:, 1]
             for dk in (0, 1):
                 wk = t[:, 2] if dk else 1 - t[:, 2]
-                out += stack[:, base[:, 0] + di, base[:, 1] + dj, base[:, 2] + dk] * (wi * wj * wk)
-    return out
+                out += stack[base[:, 0] + di, base[:, 1] + dj, base[:, 2] + dk] * (wi * wj * wk)[:, None]
+    return out.T

@@ -167,7 +167,7 @@ def _search_with(scene: PlanningScene, target: np.ndarray, request: PlanRequest,
     limits["sap"] = -ream_mm
     obstacles = [Obstacle(field, limits[name]) for name, field in scene.fields.items()]
     radius = request.cannula_diameter_mm / 2
-    evaluator = PathEvaluator(target, obstacles, radius, request.max_depth_mm)
+    evaluator = PathEvaluator(target, obstacles, radius, request.max_depth_mm, stack=scene.stack)
     if approach == "transforaminal":
         axial = tuple(np.radians(request.axial_angle_range_deg))
     else:
@@ -222,7 +222,7 @@ def _blockers(scene: PlanningScene, target: np.ndarray, request: PlanRequest, ap
     limits["sap"] = -SAP_REAM_STEPS_MM[-1]
     radius = request.cannula_diameter_mm / 2
     obstacles = [Obstacle(field, limits[name]) for name, field in scene.fields.items()]
-    evaluator = PathEvaluator(target, obstacles, radius, request.max_depth_mm, dock_mm=0.0)
+    evaluator = PathEvaluator(target, obstacles, radius, request.max_depth_mm, dock_mm=0.0, stack=scene.stack)
     axial_deg = request.axial_angle_range_deg if approach == "transforaminal" else INTERLAMINAR_AXIAL_DEG
     axial = np.radians(np.arange(axial_deg[0] + 1.0, axial_deg[1], 2.0))
     sagittal = np.radians(

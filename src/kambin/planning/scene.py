@@ -23,7 +23,7 @@ from kambin.anatomy.labels import label_by_id, nerve_root_name
 from kambin.errors import InvalidInputError
 from kambin.imaging.resample import resample_like
 from kambin.imaging.volume import Volume
-from kambin.planning.fields import ClearanceField
+from kambin.planning.fields import ClearanceField, FieldStack
 
 RISKS = {
     "exiting_root": "nerve injury to the exiting root (dysaesthesia, weakness)",
@@ -92,6 +92,7 @@ class PlanningScene:
     fov: Volume  # the CT grid, to tell when a path leaves the field of view
     herniation_points_lps_mm: np.ndarray
     docking_points_lps_mm: np.ndarray  # disc and herniation voxel centres (fine grid): where a tip may sit
+    stack: FieldStack  # every field of `fields`, in its order, stacked for sampling together
 
 
 def split_level(level: str) -> tuple[str, str]:
@@ -209,8 +210,9 @@ def build_scene(
     coarse_low = np.maximum(target + np.minimum(toward, away), ct_low - 2 * COARSE_SPACING_MM)
     coarse_high = np.minimum(target + np.maximum(toward, away), ct_high + 2 * COARSE_SPACING_MM)
     coarse_grid = _grid(target, coarse_low, coarse_high, COARSE_SPACING_MM)
-    fine_labels = resample_like(labels, fine_grid, "nearest").voxels
-    coarse_labels = resample_like(labels, coarse_grid, "nearest").voxels
+    region = _crop(labels, coarse_low - COARSE_SPACING_MM, coarse_high + COARSE_SPACING_MM)
+    fine_labels = resample_like(region, fine_grid, "nearest").voxels
+    coarse_labels = resample_like(region, coarse_grid, "nearest").voxels
     sap_fine = _sap_mask(fine_grid, fine_labels, ids, geometry, side)
     sap_coarse = resample_like(fine_grid.with_voxels(sap_fine.astype(np.uint8)), coarse_grid, "nearest").voxels > 0
     fields = {}
@@ -233,7 +235,14 @@ def build_scene(
             f"the label map has no {' or '.join(absent)} near the target; add nerve-root and dural-sac "
             "labels (kambin segment estimates them) before planning"
         )
-    body = body_mask(resample_like(ct, coarse_grid, "linear", fill_value=-1024.0))
+    body = body_mask(
+        resample_like(
+            _crop(ct, coarse_low - COARSE_SPACING_MM, coarse_high + COARSE_SPACING_MM),
+            coarse_grid,
+            "linear",
+            fill_value=-1024.0,
+        )
+    )
     body_field = ClearanceField.from_mask("body", coarse_grid.with_voxels(body)) if body.any() else None
     hernia_id = ids.get("disc_herniation")
     herniation = np.empty((0, 3))
@@ -250,7 +259,37 @@ def build_scene(
         surface |= fine_labels == hernia_id
     docking = fine_grid.ijk_to_lps(np.argwhere(surface).astype(float))
     sap_points = fine_grid.ijk_to_lps(np.argwhere(sap_fine).astype(float))
-    return PlanningScene(geometry, side, fields, sap_points, FINE_SPACING_MM**3, body_field, ct, herniation, docking)
+    return PlanningScene(
+        geometry,
+        side,
+        fields,
+        sap_points,
+        FINE_SPACING_MM**3,
+        body_field,
+        ct,
+        herniation,
+        docking,
+        FieldStack(list(fields.values())),
+    )
+
+
+def _crop(volume: Volume, low_lps_mm: np.ndarray, high_lps_mm: np.ndarray) -> Volume:
+    """The part of a volume (a view, no copy) whose voxels cover an LPS box, on the same grid."""
+    corners = np.array(
+        [
+            [x, y, z]
+            for x in (low_lps_mm[0], high_lps_mm[0])
+            for y in (low_lps_mm[1], high_lps_mm[1])
+            for z in (low_lps_mm[2], high_lps_mm[2])
+        ]
+    )
+    ijk = volume.lps_to_ijk(corners)
+    start = np.clip(np.floor(ijk.min(axis=0)).astype(int) - 1, 0, np.asarray(volume.shape_ijk) - 1)
+    stop = np.clip(np.ceil(ijk.max(axis=0)).astype(int) + 2, start + 1, np.asarray(volume.shape_ijk))
+    voxels = volume.voxels[start[0] : stop[0], start[1] : stop[1], start[2] : stop[2]]
+    voxel_to_lps = volume.voxel_to_lps.copy()
+    voxel_to_lps[:3, 3] = volume.ijk_to_lps(start.astype(float))
+    return Volume(voxels, voxel_to_lps, volume.modality, volume.source)
 
 
 def _groups(ids: dict[str, int], geometry: LevelGeometry, side: str) -> dict[str, list[int]]:

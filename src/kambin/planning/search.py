@@ -102,23 +102,36 @@ class PathEvaluator:
         depth_mm: float,
         step_mm: float = 0.5,
         dock_mm: float = 5.0,
+        far_mm: float = 45.0,
+        far_step_mm: float = 1.0,
+        stack: FieldStack | None = None,
     ):
+        """`stack`, if given, holds the obstacles' fields already stacked, in the same order."""
         if cannula_radius_mm <= 0:
             raise InvalidInputError(f"cannula radius must be positive, got {cannula_radius_mm} mm")
         if not obstacles:
             raise InvalidInputError("at least one structure to avoid is needed")
         self.target_lps_mm = np.asarray(target_lps_mm, dtype=np.float64)
         self.obstacles = obstacles
-        try:
-            self._stack: FieldStack | None = FieldStack([o.field for o in obstacles])
-        except InvalidInputError:
-            self._stack = None  # fields on different grids: sampled one by one
+        if stack is not None:
+            if stack.names != [o.field.name for o in obstacles]:
+                raise InvalidInputError(f"the field stack holds {stack.names}, not the obstacles' fields")
+            self._stack: FieldStack | None = stack
+        else:
+            try:
+                self._stack = FieldStack([o.field for o in obstacles])
+            except InvalidInputError:
+                self._stack = None  # fields on different grids: sampled one by one
         self._limits = np.array([o.limit_mm for o in obstacles])[:, None]
         self.radius_mm = float(cannula_radius_mm)
         self.depth_mm = float(depth_mm)
+        # Samples every `step_mm` near the target (where the fine fields are), every `far_step_mm`
+        # beyond `far_mm`; the sampling error of a 1-Lipschitz field is half the larger step.
         self.dock_depths_mm = np.arange(0.0, dock_mm, step_mm)
-        self.depths_mm = np.arange(len(self.dock_depths_mm) * step_mm, depth_mm + step_mm / 2, step_mm)
-        self.step_mm = float(step_mm)
+        near = np.arange(len(self.dock_depths_mm) * step_mm, min(far_mm, depth_mm), step_mm)
+        far = np.arange(max(far_mm, near[-1] + step_mm if len(near) else 0.0), depth_mm + far_step_mm / 2, far_step_mm)
+        self.depths_mm = np.concatenate([near, far])
+        self.step_mm = float(max(step_mm, far_step_mm))
 
     def evaluate(self, axial_angle: float, sagittal_angle: float, side: str) -> Candidate:
         outward = outward_direction(axial_angle, sagittal_angle, side)
