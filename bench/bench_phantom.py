@@ -21,7 +21,9 @@ print(json.dumps({{"seconds": elapsed, "peak_mb": resource.getrusage(resource.RU
 
 
 def _measure(spacing: tuple[float, float, float]) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD.format(spacing=spacing)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD.format(spacing=spacing)], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -29,5 +31,19 @@ def run(report) -> None:
     for name, spacing in (("default", (1.0, 1.0, 1.0)), ("fine", (0.7, 0.7, 1.0))):
         m = _measure(spacing)
         extra = {"spacing_mm": list(spacing), "shape_ijk": m["shape"]}
-        report(name=f"phantom_{name}_seconds", value=round(m["seconds"], 2), unit="s", baseline="target", baseline_value=20.0, **extra)
-        report(name=f"phantom_{name}_peak_memory", value=round(m["peak_mb"], 1), unit="MB", baseline="target", baseline_value=2048.0, **extra)
+        report(
+            name=f"phantom_{name}_seconds",
+            value=round(m["seconds"], 2),
+            unit="s",
+            baseline="target",
+            baseline_value=20.0,
+            **extra,
+        )
+        report(
+            name=f"phantom_{name}_peak_memory",
+            value=round(m["peak_mb"], 1),
+            unit="MB",
+            baseline="target",
+            baseline_value=2048.0,
+            **extra,
+        )

@@ -22,10 +22,36 @@ def run(argv):
 
 def test_writes_ct_labels_truth_dicom_and_preview(tmp_path, capsys):
     out = tmp_path / "case"
-    code = run(["phantom", "-o", str(out), "--seed", "3", "--pathology", "foraminal-herniation", "--side", "right",
-                "--level", "L3-L4", "--spacing", "3", "3", "4", "--dicom", "--preview"])
+    code = run(
+        [
+            "phantom",
+            "-o",
+            str(out),
+            "--seed",
+            "3",
+            "--pathology",
+            "foraminal-herniation",
+            "--side",
+            "right",
+            "--level",
+            "L3-L4",
+            "--spacing",
+            "3",
+            "3",
+            "4",
+            "--dicom",
+            "--preview",
+        ]
+    )
     assert code in (0, None)
-    assert sorted(p.name for p in out.iterdir()) == ["ct.nii.gz", "dicom", "labels.json", "labels.nii.gz", "preview.png", "truth.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "ct.nii.gz",
+        "dicom",
+        "labels.json",
+        "labels.nii.gz",
+        "preview.png",
+        "truth.json",
+    ]
     ct = read_volume(out / "ct.nii.gz")
     labels = read_volume(out / "labels.nii.gz")
     dicom = read_volume(out / "dicom")
@@ -40,14 +66,19 @@ def test_writes_ct_labels_truth_dicom_and_preview(tmp_path, capsys):
     raw = json.loads((out / "truth.json").read_text())
     side = raw["levels"]["L4-L5"]["left"]
     assert len(side["kambin_triangle_lps_mm"]) == 3 and all(len(p) == 3 for p in side["kambin_triangle_lps_mm"])
-    for key in ("exiting_root_centerline_lps_mm", "exiting_root_radius_mm", "traversing_root_centerline_lps_mm", "traversing_root_radius_mm"):
+    for key in (
+        "exiting_root_centerline_lps_mm",
+        "exiting_root_radius_mm",
+        "traversing_root_centerline_lps_mm",
+        "traversing_root_radius_mm",
+    ):
         assert key in side
     assert raw["herniation"]["level"] == "L3-L4" and raw["herniation"]["zone"] == "foraminal"
     assert raw["herniation"]["side"] == "right" and raw["pathology"]["kind"] == "foraminal-herniation"
     assert len(raw["dural_sac"]["centerline_lps_mm"]) == len(raw["dural_sac"]["radius_mm"])
     # The truth is in the CT's frame: the herniation centroid is labelled disc_herniation (or next to it).
     ijk = np.round(ct.lps_to_ijk(np.array(truth.herniation.centroid_lps_mm))).astype(int)
-    near = labels.voxels[ijk[0] - 1:ijk[0] + 2, ijk[1] - 1:ijk[1] + 2, ijk[2] - 1:ijk[2] + 2]
+    near = labels.voxels[ijk[0] - 1 : ijk[0] + 2, ijk[1] - 1 : ijk[1] + 2, ijk[2] - 1 : ijk[2] + 2]
     assert 245 in near
     assert (out / "preview.png").stat().st_size > 20_000
 

@@ -37,7 +37,12 @@ ZONES = {"central": (0.0, 3.0), "paracentral": (4.0, 11.0), "foraminal": (11.0, 
 
 @pytest.mark.parametrize(
     ("zone", "level", "side"),
-    [("central", "L4-L5", "left"), ("paracentral", "L5-S1", "right"), ("foraminal", "L3-L4", "left"), ("extraforaminal", "L4-L5", "right")],
+    [
+        ("central", "L4-L5", "left"),
+        ("paracentral", "L5-S1", "right"),
+        ("foraminal", "L3-L4", "left"),
+        ("extraforaminal", "L4-L5", "right"),
+    ],
 )
 def test_herniation_sits_at_its_level_zone_and_side(patient_factory, zone, level, side):
     p = patient_factory(0, SPACING, pathology=f"{zone}-herniation", level=level, side=side)
@@ -75,9 +80,14 @@ def test_herniation_displaces_the_root_it_compresses(patient_factory):
     assert shift(base, para, ("L5", "left")) > 1.0  # traversing root pushed
     assert shift(base, para, ("L5", "right")) < 1e-6
     assert shift(base, fora, ("L4", "left")) > 1.0  # exiting root pushed
-    near = np.linalg.norm(np.array(para.truth.dural_sac.centerline_lps_mm) - para.truth.herniation.centroid_lps_mm, axis=1) < 12
+    near = (
+        np.linalg.norm(np.array(para.truth.dural_sac.centerline_lps_mm) - para.truth.herniation.centroid_lps_mm, axis=1)
+        < 12
+    )
     assert near.any()
-    assert (np.array(para.truth.dural_sac.radius_mm)[near] < np.array(base.truth.dural_sac.radius_mm)[near]).any()  # sac indented
+    assert (
+        np.array(para.truth.dural_sac.radius_mm)[near] < np.array(base.truth.dural_sac.radius_mm)[near]
+    ).any()  # sac indented
     for patient in (para, fora):
         for key, tube in patient.roots.items():
             lesion = patient.lesions[0]
@@ -104,7 +114,10 @@ def test_foraminal_stenosis_narrows_that_foramen(patient_factory):
     assert s.right.foramen_area_mm2 < 0.8 * b.right.foramen_area_mm2
     assert s.right.foramen_area_mm2 < s.left.foramen_area_mm2  # the osteophyte is on the right
     for level in ("L1-L2", "L2-L3", "L3-L4"):
-        assert abs(sten.truth.levels[level].right.foramen_height_mm - base.truth.levels[level].right.foramen_height_mm) < 0.6
+        assert (
+            abs(sten.truth.levels[level].right.foramen_height_mm - base.truth.levels[level].right.foramen_height_mm)
+            < 0.6
+        )
     ost = np.argwhere(sten.labels.voxels == label_id("facet_hypertrophy"))
     assert len(ost) > 0
     centre = sten.labels.ijk_to_lps(ost).mean(axis=0)

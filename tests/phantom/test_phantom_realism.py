@@ -57,7 +57,7 @@ def test_bone_hu_cortical_and_cancellous(default_patient):
     for name in ("L2", "L3", "L4"):
         centre = np.array(truth.vertebrae[name].body_centre_lps_mm)
         ijk = np.round(ct.lps_to_ijk(centre)).astype(int)
-        core = ct.voxels[ijk[0] - 5:ijk[0] + 6, ijk[1] - 5:ijk[1] + 6, ijk[2] - 4:ijk[2] + 5]
+        core = ct.voxels[ijk[0] - 5 : ijk[0] + 6, ijk[1] - 5 : ijk[1] + 6, ijk[2] - 4 : ijk[2] + 5]
         # Trabecular bone of adult lumbar bodies: 100-350 HU (Pickhardt 2013: > 160 rarely osteoporotic).
         assert 100 <= np.median(core) <= 350, (name, np.median(core))
     bone = ct.voxels[_core(default_patient, "vertebrae_L3", "vertebrae_L4", erode=0)]
@@ -68,13 +68,29 @@ def test_bone_hu_cortical_and_cancellous(default_patient):
 def test_label_ids_come_from_the_registry(default_patient):
     ids = set(np.unique(default_patient.labels.voxels).tolist()) - {0}
     assert ids <= {lab.id for lab in LABELS}
-    expected = {f"vertebrae_{v}" for v in ("L1", "L2", "L3", "L4", "L5", "S1")} | {"sacrum", "dural_sac", "cauda_equina",
-                "hip_left", "hip_right", "kidney_left", "kidney_right", "iliopsoas_left", "autochthon_right", "skin",
-                "subcutaneous_fat", "peritoneal_cavity", "small_bowel", "epidural_fat", "ligamentum_flavum"}
+    expected = {f"vertebrae_{v}" for v in ("L1", "L2", "L3", "L4", "L5", "S1")} | {
+        "sacrum",
+        "dural_sac",
+        "cauda_equina",
+        "hip_left",
+        "hip_right",
+        "kidney_left",
+        "kidney_right",
+        "iliopsoas_left",
+        "autochthon_right",
+        "skin",
+        "subcutaneous_fat",
+        "peritoneal_cavity",
+        "small_bowel",
+        "epidural_fat",
+        "ligamentum_flavum",
+    }
     expected |= {f"disc_{lv.replace('-', '_')}" for lv in LEVELS}
     expected |= {f"nerve_root_{v}_{s}" for v in ("L1", "L2", "L3", "L4", "L5", "S1") for s in ("left", "right")}
     assert {label_id(n) for n in expected} <= ids
-    assert default_patient.label_sidecar() == {str(i): next(lab.name for lab in LABELS if lab.id == i) for i in sorted(ids)}
+    assert default_patient.label_sidecar() == {
+        str(i): next(lab.name for lab in LABELS if lab.id == i) for i in sorted(ids)
+    }
 
 
 def _local(points, centre, axes):
@@ -124,7 +140,10 @@ def test_levels_match_published_morphometry(patient_factory, seed):
             assert 8.0 <= s.kambin_triangle_base_mm <= 24.0, (level, s.kambin_triangle_base_mm)
             assert 8.0 <= s.kambin_triangle_height_mm <= 20.0, (level, s.kambin_triangle_height_mm)
             # Inscribed circle 5.7-8.2 mm (Kumari 2021), up to 9.7 mm (Pairaiturkar 2019).
-            assert 5.0 <= s.kambin_triangle_inscribed_diameter_mm <= 11.0, (level, s.kambin_triangle_inscribed_diameter_mm)
+            assert 5.0 <= s.kambin_triangle_inscribed_diameter_mm <= 11.0, (
+                level,
+                s.kambin_triangle_inscribed_diameter_mm,
+            )
     l4 = truth.vertebrae["L4"]
     assert 40.0 <= l4.body_width_mm <= 56.0 and 30.0 <= l4.body_depth_mm <= 41.0
     assert 9.0 <= l4.pedicles["left"].width_mm <= 17.0
@@ -158,7 +177,9 @@ def test_root_and_sac_truth_agree_with_the_label_map(coarse_patient):
         box = np.argwhere(np.ones(tuple(i1 - i0), bool)) + i0
         centres_inside = box[tube.sdf_points(lab.ijk_to_lps(box)) < 0]
         got = lab.voxels[centres_inside[:, 0], centres_inside[:, 1], centres_inside[:, 2]]
-        hit = (got == ids) | np.isin(got, [label_id(f"nerve_root_{v}_{s}") for v in ("L4", "L5", "S1") for s in ("left", "right")])
+        hit = (got == ids) | np.isin(
+            got, [label_id(f"nerve_root_{v}_{s}") for v in ("L4", "L5", "S1") for s in ("left", "right")]
+        )
         assert hit.mean() >= 0.97  # and every voxel centre in the tube is labelled (as it or a root painted after)
     sac = p.dural_sac
     ijk = np.argwhere(np.isin(lab.voxels, [label_id("dural_sac")]))

@@ -13,9 +13,18 @@ from kambin.cli.app import DISCLAIMER, app, console
 def phantom_command(
     output: Path = typer.Option(..., "-o", "--output", help="New or empty output directory."),
     seed: int = typer.Option(0, "--seed", min=0, help="Patient seed (same seed, same patient)."),
-    level: str | None = typer.Option(None, "--level", help="Motion segment of the pathology and preview, e.g. L4-L5 (default L4-L5; L5-S1 for high-iliac-crest)."),
+    level: str | None = typer.Option(
+        None,
+        "--level",
+        help="Motion segment of the pathology and preview, e.g. L4-L5 (default L4-L5; L5-S1 for high-iliac-crest).",
+    ),
     side: str = typer.Option("left", "--side", help="left or right."),
-    pathology: str = typer.Option("none", "--pathology", help="none, central-herniation, paracentral-herniation, foraminal-herniation, extraforaminal-herniation, foraminal-stenosis or high-iliac-crest."),
+    pathology: str = typer.Option(
+        "none",
+        "--pathology",
+        help="none, central-herniation, paracentral-herniation, foraminal-herniation, extraforaminal-herniation, "
+        "foraminal-stenosis or high-iliac-crest.",
+    ),
     migration: str = typer.Option("none", "--migration", help="Herniation migration: none, cranial or caudal."),
     habitus: str = typer.Option("average", "--habitus", help="slim, average or obese."),
     spacing: tuple[float, float, float] = typer.Option((1.0, 1.0, 1.0), "--spacing", help="Voxel spacing X Y Z in mm."),
@@ -29,8 +38,19 @@ def phantom_command(
 
     check_output_dir(output)
     with console.status("building the synthetic patient"):
-        patient = make_patient(seed, pathology=pathology, level=level, side=side, migration=migration,
-                               habitus=habitus, spacing_mm=spacing, streaks=streaks)
+        patient = make_patient(
+            seed,
+            pathology=pathology,
+            level=level,
+            side=side,
+            migration=migration,
+            habitus=habitus,
+            spacing_mm=spacing,
+            streaks=streaks,
+        )
         write_patient(patient, output, dicom=dicom, preview=preview)
     shape = " x ".join(map(str, patient.ct.shape_ijk))
-    console.print(f"wrote {output} (CT {shape} at {', '.join(f'{s:g}' for s in spacing)} mm; {pathology}). {DISCLAIMER}", highlight=False)
+    console.print(
+        f"wrote {output} (CT {shape} at {', '.join(f'{s:g}' for s in spacing)} mm; {pathology}). {DISCLAIMER}",
+        highlight=False,
+    )

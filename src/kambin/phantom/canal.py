@@ -19,7 +19,7 @@ def canal_paints(spine: Spine) -> list[Paint]:
         v_c = vert.v_posterior_wall + d.canal_depth_mm / 2
         extent = vert.h / 2 + 7.0
 
-        def canal(x, y, z, vert=vert, v_c=v_c, d=d, extent=extent):
+        def canal(x, y, z, vert=vert, v_c=v_c, d=d, extent=extent, name=name):
             u, v, w = vert.frame.to_local(x, y, z)
             e = sdf.ellipse2d(u, v - v_c, d.canal_width_mm / 2 + 1.5, d.canal_depth_mm / 2 + 1.0)
             lim = np.abs(w) - extent if name != "S1" else np.maximum(w - extent, -w - vert.h)
@@ -29,12 +29,18 @@ def canal_paints(spine: Spine) -> list[Paint]:
             u, v, w = vert.frame.to_local(x, y, z)
             return np.maximum(canal(x, y, z), (vert.v_posterior_wall + d.canal_depth_mm - 3.4) - v)
 
-        lo, hi = _bbox(vert, d.canal_width_mm / 2 + 3, vert.v_posterior_wall - 2, vert.v_posterior_wall + d.canal_depth_mm + 3, extent + 2)
+        lo, hi = _bbox(
+            vert,
+            d.canal_width_mm / 2 + 3,
+            vert.v_posterior_wall - 2,
+            vert.v_posterior_wall + d.canal_depth_mm + 3,
+            extent + 2,
+        )
         paints.append(Paint(FunctionShape("epidural_fat", lo, hi, canal), "epidural_fat", -92.0, T_FAT))
         paints.append(Paint(FunctionShape("ligamentum_flavum", lo, hi, flavum), "ligamentum_flavum", 62.0, T_SOFT))
     for level, disc in spine.discs.items():
         upper, lower = spine.upper_lower(level)
-        for side, s in SIDES.items():
+        for s in SIDES.values():
             u_c = s * (0.5 * (upper.pedicle_u + lower.pedicle_u) + 3.0)
             v_c = disc.v_posterior_mm + 4.0
             w_c = 0.5 * disc.height_mm + 3.0

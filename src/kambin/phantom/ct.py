@@ -47,8 +47,16 @@ def bone_hu(d: np.ndarray, thickness_mm: np.ndarray | float, voxel_mm: float, ca
     return ((cortex * CORTICAL_HU + core * cancellous_hu + outside * 20.0) / voxel_mm).astype(np.float32)
 
 
-def finish_ct(hu: np.ndarray, tissue: np.ndarray, spacing_mm: np.ndarray, seed: int, noise_sd_hu: float,
-              streaks: bool = False, noise: bool = True, spine_xy_index: tuple[float, float] | None = None) -> np.ndarray:
+def finish_ct(
+    hu: np.ndarray,
+    tissue: np.ndarray,
+    spacing_mm: np.ndarray,
+    seed: int,
+    noise_sd_hu: float,
+    streaks: bool = False,
+    noise: bool = True,
+    spine_xy_index: tuple[float, float] | None = None,
+) -> np.ndarray:
     """Texture, blur, noise and streaks on the painted HU; returns int16 HU (in place on `hu`)."""
     rng = np.random.default_rng([int(seed), 202])
     spacing = np.asarray(spacing_mm, dtype=float)
@@ -62,7 +70,7 @@ def finish_ct(hu: np.ndarray, tissue: np.ndarray, spacing_mm: np.ndarray, seed: 
     coarse *= 1.0 / max(float(coarse.std()), 1e-6)
     del fine
     muscle = tissue == T_MUSCLE
-    hu[muscle] += (5.0 * coarse[muscle] - 55.0 * np.clip(coarse[muscle] - 1.3, 0, None))
+    hu[muscle] += 5.0 * coarse[muscle] - 55.0 * np.clip(coarse[muscle] - 1.3, 0, None)
     fat = tissue == T_FAT
     hu[fat] += 6.0 * coarse[fat]
     del coarse, muscle, fat
@@ -73,7 +81,9 @@ def finish_ct(hu: np.ndarray, tissue: np.ndarray, spacing_mm: np.ndarray, seed: 
         _add_streaks(hu, spacing, rng, spine_xy_index)
     if noise:
         white = rng.standard_normal(hu.shape, dtype=np.float32)
-        ndimage.gaussian_filter(white, sigma=np.array([0.55, 0.55, 0.3]) / np.minimum(spacing, 1.0), output=white, mode="wrap")
+        ndimage.gaussian_filter(
+            white, sigma=np.array([0.55, 0.55, 0.3]) / np.minimum(spacing, 1.0), output=white, mode="wrap"
+        )
         white *= noise_sd_hu / max(float(white.std()), 1e-6)
         hu += white
         del white
@@ -81,7 +91,9 @@ def finish_ct(hu: np.ndarray, tissue: np.ndarray, spacing_mm: np.ndarray, seed: 
     return np.rint(hu).astype(np.int16)
 
 
-def _add_streaks(hu: np.ndarray, spacing: np.ndarray, rng: np.random.Generator, centre_ij: tuple[float, float] | None) -> None:
+def _add_streaks(
+    hu: np.ndarray, spacing: np.ndarray, rng: np.random.Generator, centre_ij: tuple[float, float] | None
+) -> None:
     """Beam-hardening-like streaks: thin dark and bright lines through dense bone per slice."""
     ni, nj, nk = hu.shape
     ci, cj = centre_ij if centre_ij is not None else (ni / 2, nj / 2)

@@ -37,8 +37,12 @@ def write_patient(patient, out_dir: str | os.PathLike, dicom: bool = False, prev
         (staging / "labels.json").write_text(json.dumps(patient.label_sidecar(), indent=2) + "\n")
         (staging / "truth.json").write_text(patient.truth.model_dump_json(indent=1) + "\n")
         if dicom:
-            write_dicom_series(patient.ct, staging / "dicom", patient_id=f"KAMBIN-PHANTOM-{patient.seed}",
-                               series_description=f"kambin synthetic CT seed {patient.seed} (research use only)")
+            write_dicom_series(
+                patient.ct,
+                staging / "dicom",
+                patient_id=f"KAMBIN-PHANTOM-{patient.seed}",
+                series_description=f"kambin synthetic CT seed {patient.seed} (research use only)",
+            )
         if preview:
             from kambin.phantom.preview import write_preview
 

@@ -11,8 +11,14 @@ from kambin.phantom.shapes import Tube
 from kambin.phantom.spine import SIDES, Spine
 
 
-def push_out(points: np.ndarray, radii: np.ndarray, obstacle, clearance: float, movable: np.ndarray | None = None,
-             iterations: int = 25) -> np.ndarray:
+def push_out(
+    points: np.ndarray,
+    radii: np.ndarray,
+    obstacle,
+    clearance: float,
+    movable: np.ndarray | None = None,
+    iterations: int = 25,
+) -> np.ndarray:
     """Move centreline points until obstacle(p) >= radius + clearance (gradient steps)."""
     p = np.array(points, dtype=np.float64)
     movable = np.ones(len(p), bool) if movable is None else movable
@@ -64,7 +70,12 @@ def foramen(spine: Spine, level: str, side: str, bone, soft) -> dict:
         if top - bottom > best[0]:
             best = (float(top - bottom), (i, bottom, top))
     if best[1] is None:
-        return {"height_mm": 0.0, "width_mm": 0.0, "area_mm2": 0.0, "centre_lps_mm": disc.frame.point(u, disc.v_posterior_mm + 3, 0.0)}
+        return {
+            "height_mm": 0.0,
+            "width_mm": 0.0,
+            "area_mm2": 0.0,
+            "centre_lps_mm": disc.frame.point(u, disc.v_posterior_mm + 3, 0.0),
+        }
     height, (i_best, bottom, top) = best
     band = (ww >= bottom) & (ww <= top)
     comps, _ = ndimage.label(free & band)
@@ -75,7 +86,11 @@ def foramen(spine: Spine, level: str, side: str, bone, soft) -> dict:
     near_mid = np.abs(ws) <= 2.5
     width = float(region[:, near_mid].sum(axis=0).max() * res) if region.any() else 0.0
     rows = np.argwhere(region)
-    centre_vw = np.array([vs[rows[:, 0]].mean(), ws[rows[:, 1]].mean()]) if len(rows) else np.array([vs[i_best], 0.5 * (top + bottom)])
+    centre_vw = (
+        np.array([vs[rows[:, 0]].mean(), ws[rows[:, 1]].mean()])
+        if len(rows)
+        else np.array([vs[i_best], 0.5 * (top + bottom)])
+    )
     return {
         "height_mm": height,
         "width_mm": width,
@@ -137,7 +152,12 @@ def kambin_triangle(spine: Spine, level: str, side: str, exiting: Tube, traversi
     hyp = float(np.hypot(base, height))
     v_plane = lower.v_posterior_wall + 1.0
     verts = [frame.point(s * p[0], v_plane, p[1]) for p in (v1, v2, v3)]
-    return {"vertices_lps_mm": verts, "base_mm": base, "height_mm": height, "inscribed_diameter_mm": max(base + height - hyp, 0.0)}
+    return {
+        "vertices_lps_mm": verts,
+        "base_mm": base,
+        "height_mm": height,
+        "inscribed_diameter_mm": max(base + height - hyp, 0.0),
+    }
 
 
 def _u_at_w(poly: np.ndarray, w: float) -> float:

@@ -40,7 +40,11 @@ def build_dural_sac(spine: Spine, morph: Morphometry) -> Tube:
     for name in names:
         vert = spine.vertebrae[name]
         v_c, r_fit = sac_centre_local(spine, name)
-        r = min(morph.dural_sac_radius_mm * (0.93 if name in ("L5", "S1") else 1.0), r_fit, vert.dims.canal_width_mm / 2 - 2.0)
+        r = min(
+            morph.dural_sac_radius_mm * (0.93 if name in ("L5", "S1") else 1.0),
+            r_fit,
+            vert.dims.canal_width_mm / 2 - 2.0,
+        )
         if name == "S1":
             control.append(vert.frame.point(0.0, v_c, vert.h / 2))
             radii.append(r * 0.85)
@@ -73,7 +77,9 @@ def _arc_positions(control: np.ndarray, points: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(s_pts[idx])
 
 
-def root_control_points(spine: Spine, sac: Tube, name: str, side: str, morph: Morphometry) -> tuple[np.ndarray, np.ndarray]:
+def root_control_points(
+    spine: Spine, sac: Tube, name: str, side: str, morph: Morphometry
+) -> tuple[np.ndarray, np.ndarray]:
     """Control points (LPS) and radii of root `name` on `side`, from the sac to the psoas."""
     s = SIDES[side]
     vert = spine.vertebrae[name]
@@ -133,7 +139,9 @@ def build_cauda_equina(spine: Spine, sac: Tube, roots: dict) -> list[Tube]:
     # sacral roots S2-S4, dorsal, to the end of the sac
     end = sac.points_lps_mm[-4]
     for s in (1, -1):
-        control = np.array([top + [s * 1.5, 3.0, 0.0], 0.5 * (top + end) + [s * 2.0, 3.5, 0.0], end + [s * 0.6, 0.0, 0.0]])
+        control = np.array(
+            [top + [s * 1.5, 3.0, 0.0], 0.5 * (top + end) + [s * 2.0, 3.5, 0.0], end + [s * 0.6, 0.0, 0.0]]
+        )
         pts = sdf.catmull_rom(control, step_mm=3.0)
         strands.append(Tube("cauda_equina", pts, np.full(len(pts), 1.1)))
     return strands
@@ -143,12 +151,14 @@ def build_spinal_cord(spine: Spine, sac: Tube) -> Tube:
     """The conus medullaris, tapering to its tip at the L1 body (Saifuddin A et al., 1998)."""
     l1 = spine.vertebrae["L1"]
     v_c, _ = sac_centre_local(spine, "L1")
-    control = np.array([
-        sac.points_lps_mm[0],
-        l1.frame.point(0.0, v_c, l1.h / 2 + 10.0),
-        l1.frame.point(0.0, v_c + 0.5, 0.0),
-        l1.frame.point(0.0, v_c + 0.8, -l1.h / 2 + 3.0),
-    ])
+    control = np.array(
+        [
+            sac.points_lps_mm[0],
+            l1.frame.point(0.0, v_c, l1.h / 2 + 10.0),
+            l1.frame.point(0.0, v_c + 0.5, 0.0),
+            l1.frame.point(0.0, v_c + 0.8, -l1.h / 2 + 3.0),
+        ]
+    )
     pts = sdf.catmull_rom(control, step_mm=2.0)
     radii = np.interp(np.linspace(0, 1, len(pts)), [0, 0.5, 0.85, 1.0], [4.3, 4.0, 2.5, 0.8])
     return Tube("spinal_cord", pts, radii)

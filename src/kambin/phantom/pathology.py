@@ -46,7 +46,14 @@ class PathologySpec(BaseModel):
     severity: float = Field(1.0, ge=0.25, le=2.0)
 
     @classmethod
-    def make(cls, kind: str = "none", level: str | None = None, side: str = "left", migration: str = "none", severity: float = 1.0) -> PathologySpec:
+    def make(
+        cls,
+        kind: str = "none",
+        level: str | None = None,
+        side: str = "left",
+        migration: str = "none",
+        severity: float = 1.0,
+    ) -> PathologySpec:
         if kind not in PATHOLOGIES:
             raise InvalidInputError(f"pathology must be one of {', '.join(PATHOLOGIES)}, not {kind!r}")
         if level is None:
@@ -77,7 +84,9 @@ def adjust_morphometry(morph: Morphometry, spec: PathologySpec) -> Morphometry:
     segments = dict(morph.segments)
     seg = segments[spec.level]
     loss = min(0.45 * spec.severity, 0.7)
-    segments[spec.level] = replace(seg, disc_height_mm=seg.disc_height_mm * (1.0 - loss), lordosis_rad=seg.lordosis_rad * 0.8)
+    segments[spec.level] = replace(
+        seg, disc_height_mm=seg.disc_height_mm * (1.0 - loss), lordosis_rad=seg.lordosis_rad * 0.8
+    )
     return replace(morph, segments=segments)
 
 
@@ -142,7 +151,9 @@ def facet_osteophyte(spine: Spine, spec: PathologySpec) -> Lesion:
     s = SIDES[spec.side]
     k = spec.severity
     tip_w = disc.frame.local_points(joint.sap_tip_lps_mm()[None])[0, 2]
-    centre = np.array([s * (0.5 * (upper.pedicle_u + lower.pedicle_u) + 2.0), disc.v_posterior_mm + 8.5 - 1.5 * k, tip_w - 3.0])
+    centre = np.array(
+        [s * (0.5 * (upper.pedicle_u + lower.pedicle_u) + 2.0), disc.v_posterior_mm + 8.5 - 1.5 * k, tip_w - 3.0]
+    )
     radii = np.array([5.5, 3.0 + 1.5 * k, 7.0])
     frame = disc.frame
 

@@ -14,18 +14,43 @@ from kambin.phantom import measure
 from kambin.phantom.canal import canal_paints
 from kambin.phantom.morphometry import HABITUS, MOTION_LEVELS, Morphometry, sample_morphometry
 from kambin.phantom.neural import ROOT_VERTEBRAE, build_cauda_equina, build_dural_sac, build_root, build_spinal_cord
-from kambin.phantom.pathology import Lesion, PathologySpec, adjust_morphometry, facet_osteophyte, herniation, high_crest_raise_mm
+from kambin.phantom.pathology import (
+    Lesion,
+    PathologySpec,
+    adjust_morphometry,
+    facet_osteophyte,
+    herniation,
+    high_crest_raise_mm,
+)
 from kambin.phantom.pelvis import Ilium, build_ilia
 from kambin.phantom.profile import spine_profile
 from kambin.phantom.raster import Grid, Painter
 from kambin.phantom.shapes import FunctionShape, Tube
 from kambin.phantom.soft_tissue import (
-    T_CANCELLOUS, T_FLUID, T_SOFT, BodyOutline, Paint, body_layers, kidneys, muscles, peritoneum_and_bowel, upper_organs, vessels,
+    T_CANCELLOUS,
+    T_FLUID,
+    T_SOFT,
+    BodyOutline,
+    Paint,
+    body_layers,
+    kidneys,
+    muscles,
+    peritoneum_and_bowel,
+    upper_organs,
+    vessels,
 )
 from kambin.phantom.spine import SIDES, Spine, build_spine
 from kambin.phantom.truth import (
-    DiscTruth, DuralSacTruth, HerniationTruth, IliacCrestTruth, LevelSideTruth, LevelTruth, PathologyTruth, PatientTruth,
-    PedicleTruth, VertebraTruth,
+    DiscTruth,
+    DuralSacTruth,
+    HerniationTruth,
+    IliacCrestTruth,
+    LevelSideTruth,
+    LevelTruth,
+    PathologyTruth,
+    PatientTruth,
+    PedicleTruth,
+    VertebraTruth,
 )
 
 MAX_VOXELS = 150_000_000
@@ -122,7 +147,11 @@ def make_patient(
     if spec.kind == "foraminal-stenosis":
         lesions.append(facet_osteophyte(spine, spec))
     sac = _compress_sac(sac, lesions)
-    roots = {(name, side_): _pushed_root(spine, sac, name, side_, morph, lesions) for name in ROOT_VERTEBRAE for side_ in SIDES}
+    roots = {
+        (name, side_): _pushed_root(spine, sac, name, side_, morph, lesions)
+        for name in ROOT_VERTEBRAE
+        for side_ in SIDES
+    }
     spine.vertebrae["S1"].carve_tubes = (roots[("S1", "left")], roots[("S1", "right")])
     profile = spine_profile(spine)
     disc45 = spine.discs["L4-L5"].frame.origin_lps_mm
@@ -130,14 +159,17 @@ def make_patient(
     # Field of view: T12-L1 to mid sacrum, the whole body width (a lumbar CT).
     z_hi = float(spine.vertebrae["L1"].frame.point(0, 0, spine.vertebrae["L1"].h / 2)[2] + 28.0)
     z_lo = float(spine.vertebrae["S1"].frame.point(0, 0, spine.vertebrae["S1"].h / 2)[2] - 78.0)
-    outline = BodyOutline(profile, morph.body_semi_axes_mm[0], morph.body_semi_axes_mm[1], morph.fat_thickness_mm, crest_z)
+    outline = BodyOutline(
+        profile, morph.body_semi_axes_mm[0], morph.body_semi_axes_mm[1], morph.fat_thickness_mm, crest_z
+    )
     lo, hi = outline.bbox(z_lo, z_hi)
     lo = np.array([lo[0] - 12.0, lo[1] - 12.0, z_lo])
     hi = np.array([hi[0] + 12.0, hi[1] + 30.0, z_hi])
     shape = tuple(int(n) for n in np.floor((hi - lo) / spacing) + 1)
     if int(np.prod(shape)) > MAX_VOXELS:
         raise InvalidInputError(
-            f"spacing {spacing.tolist()} mm gives {int(np.prod(shape)):,} voxels (more than {MAX_VOXELS:,}); use a coarser spacing"
+            f"spacing {spacing.tolist()} mm gives {int(np.prod(shape)):,} voxels (more than {MAX_VOXELS:,}); "
+            "use a coarser spacing"
         )
     grid = Grid(lo, spacing, shape)
     ilia = build_ilia(spine, morph.scale, crest_z, z_lo - 5.0)
@@ -155,7 +187,14 @@ def make_patient(
     paints += canal_paints(spine)
     for level_, disc in spine.discs.items():
         upper, lower = level_.split("-")
-        paints.append(Paint(FunctionShape(f"disc_{upper}_{lower}", *disc.bbox_lps(), disc.sdf), f"disc_{upper}_{lower}", _disc_hu(disc), T_SOFT))
+        paints.append(
+            Paint(
+                FunctionShape(f"disc_{upper}_{lower}", *disc.bbox_lps(), disc.sdf),
+                f"disc_{upper}_{lower}",
+                _disc_hu(disc),
+                T_SOFT,
+            )
+        )
     for lesion in lesions:
         if lesion.label == "disc_herniation":
             paints.append(Paint(lesion.shape, lesion.label, 88.0, T_SOFT))
@@ -163,7 +202,9 @@ def make_patient(
     for name, vert in spine.vertebrae.items():
         carve = roots[("S1", "left")], roots[("S1", "right")]
         if name == "S1":
-            paints.append(Paint(_VertebraShape(vert, voxel, morph, carve, part="S1"), "vertebrae_S1", None, T_CANCELLOUS))
+            paints.append(
+                Paint(_VertebraShape(vert, voxel, morph, carve, part="S1"), "vertebrae_S1", None, T_CANCELLOUS)
+            )
             paints.append(Paint(_VertebraShape(vert, voxel, morph, carve, part="sacrum"), "sacrum", None, T_CANCELLOUS))
         else:
             paints.append(Paint(_VertebraShape(vert, voxel, morph, ()), vert.label, None, T_CANCELLOUS))
@@ -171,7 +212,14 @@ def make_patient(
         paints.append(Paint(_IliumShape(ilium, voxel), f"hip_{side_}", None, T_CANCELLOUS))
     for lesion in lesions:
         if lesion.label == "facet_hypertrophy":
-            paints.append(Paint(lesion.shape, lesion.label, _bone_hu_fn(lambda x, y, z: lesion.sdf_points(np.column_stack([x, y, z])), voxel, 1.5, morph.cancellous_hu + 80), T_CANCELLOUS))
+            paints.append(
+                Paint(
+                    lesion.shape,
+                    lesion.label,
+                    _bone_hu_fn(voxel, 1.5, morph.cancellous_hu + 80),
+                    T_CANCELLOUS,
+                )
+            )
     paints.append(Paint(sac, "dural_sac", ctmod.HU_TABLE["csf"], T_FLUID))
     paints.append(Paint(build_spinal_cord(spine, sac), "spinal_cord", 34.0, T_SOFT))
     for strand in build_cauda_equina(spine, sac, roots):
@@ -182,10 +230,25 @@ def make_patient(
         hu = p.hu if p.hu is not None else p.shape.hu
         painter.paint(p.shape, p.label, hu, p.tissue, p.overwrite)
     centre_ij = tuple(((spine.vertebrae["L3"].frame.origin_lps_mm[:2] - lo[:2]) / spacing[:2]).tolist())
-    hu_int = ctmod.finish_ct(painter.hu, painter.tissue, spacing, int(seed), morph.noise_sd_hu, streaks=streaks, noise=noise, spine_xy_index=centre_ij)
+    hu_int = ctmod.finish_ct(
+        painter.hu,
+        painter.tissue,
+        spacing,
+        int(seed),
+        morph.noise_sd_hu,
+        streaks=streaks,
+        noise=noise,
+        spine_xy_index=centre_ij,
+    )
     del painter.hu
-    ct = Volume.from_geometry(hu_int, tuple(spacing), tuple(lo), modality="CT", source="kambin.phantom",
-                              metadata={"seed": int(seed), "pathology": spec.kind})
+    ct = Volume.from_geometry(
+        hu_int,
+        tuple(spacing),
+        tuple(lo),
+        modality="CT",
+        source="kambin.phantom",
+        metadata={"seed": int(seed), "pathology": spec.kind},
+    )
     labels = Volume.from_geometry(painter.labels, tuple(spacing), tuple(lo), modality="SEG", source="kambin.phantom")
     truth = _truth(seed, morph, spine, sac, roots, ilia, lesions, spec, ct)
     return Patient(int(seed), ct, labels, truth, morph, spine, sac, roots, ilia, lesions, spec)
@@ -193,9 +256,12 @@ def make_patient(
 
 # --- painting helpers ---------------------------------------------------------------------
 
+
 def _paint_table(painter: Painter, outline: BodyOutline, z_lo: float, z_hi: float) -> None:
     """The CT table under the supine patient: a carbon-fibre plate on a foam pad."""
-    back = float(outline.params(np.array([0.5 * (z_lo + z_hi)]))[0][0] + outline.params(np.array([0.5 * (z_lo + z_hi)]))[2][0])
+    back = float(
+        outline.params(np.array([0.5 * (z_lo + z_hi)]))[0][0] + outline.params(np.array([0.5 * (z_lo + z_hi)]))[2][0]
+    )
     y0 = back + 4.0
 
     def plate(x, y, z):
@@ -204,7 +270,12 @@ def _paint_table(painter: Painter, outline: BodyOutline, z_lo: float, z_hi: floa
 
     lo = np.array([-215.0, y0 - 30.0, z_lo - 1])
     hi = np.array([215.0, y0 + 20.0, z_hi + 1])
-    painter.paint(FunctionShape("table", lo, hi, plate), None, lambda x, y, z, d: np.where(d > -1.2, 380.0, -350.0).astype(np.float32), 0)
+    painter.paint(
+        FunctionShape("table", lo, hi, plate),
+        None,
+        lambda x, y, z, d: np.where(d > -1.2, 380.0, -350.0).astype(np.float32),
+        0,
+    )
 
 
 def _disc_hu(disc):
@@ -214,7 +285,7 @@ def _disc_hu(disc):
     return hu
 
 
-def _bone_hu_fn(sdf_fn, voxel_mm: float, thickness: float, cancellous: float):
+def _bone_hu_fn(voxel_mm: float, thickness: float, cancellous: float):
     def hu(x, y, z, d):
         return ctmod.bone_hu(d, thickness, voxel_mm, cancellous)
 
@@ -243,13 +314,19 @@ class _VertebraShape:
     def hu(self, x, y, z, d):
         _, body = self.vert.sdf(x, y, z)
         in_body = body <= d + 0.4
-        thickness = np.where(in_body, 0.9, 1.8)
-        canc = np.where(in_body, self.morph.cancellous_hu, self.morph.cancellous_hu + 60.0)
+        thickness = np.where(in_body, 0.7, 1.8)
+        canc = np.where(in_body, self.morph.cancellous_hu, self.morph.cancellous_hu + 150.0)
         if self.vert.is_sacrum:
             canc = canc - 30.0
         out = ctmod.bone_hu(d, thickness, self.voxel, 0.0) + canc * _core_fraction(d, thickness, self.voxel)
         u, v, w = self.vert.frame.to_local(x, y, z)
-        vein = (np.abs(u) < 2.2) & (v > 0.25 * self.vert.b) & (v < self.vert.v_posterior_wall) & (np.abs(w) < 1.8) & in_body
+        vein = (
+            (np.abs(u) < 2.2)
+            & (v > 0.25 * self.vert.b)
+            & (v < self.vert.v_posterior_wall)
+            & (np.abs(w) < 1.8)
+            & in_body
+        )
         out = np.where(vein, 45.0, out)
         return out.astype(np.float32)
 
@@ -280,13 +357,13 @@ def _iliacus(ilia: dict[str, Ilium]) -> list[Paint]:
     """Iliacus: a 14 mm layer on the inner (medial) surface of each iliac wing."""
     paints = []
     for side, ilium in ilia.items():
+
         def fn(x, y, z, il=ilium):
             xm = il.s * x
             dx, dy = xm - il.centre[0], y - il.centre[1]
             r = np.sqrt(dx * dx + dy * dy)
             d = np.maximum(r - il.radius + 2.0, il.radius - 16.0 - r)
-            angle_ok = il.sdf(x, y, z + 0.0 * x)  # inside the wing's vertical/angular extent
-            return np.maximum(d, np.maximum(z - (il.crest_top_z_mm - 22.0), np.minimum(angle_ok, 0) * 0 + (y - il.points_xy[0][1] + 25.0)))
+            return np.maximum(d, np.maximum(z - (il.crest_top_z_mm - 22.0), y - il.points_xy[0][1] + 25.0))
 
         lo, hi = ilium.shape("x").bbox_lps()
         paints.append(Paint(FunctionShape(f"iliopsoas_{side}", lo, hi, fn), f"iliopsoas_{side}", 45.0, 2))
@@ -294,6 +371,7 @@ def _iliacus(ilia: dict[str, Ilium]) -> list[Paint]:
 
 
 # --- roots, sac and lesions --------------------------------------------------------------
+
 
 def _obstacle(spine: Spine, names: list[str], levels: list[str], lesions: list[Lesion]):
     verts = [spine.vertebrae[n] for n in names if n in spine.vertebrae]
@@ -316,7 +394,7 @@ def _pushed_root(spine, sac, name, side, morph, lesions) -> Tube:
     root = build_root(spine, sac, name, side, morph)
     order = ["L1", "L2", "L3", "L4", "L5", "S1"]
     i = order.index(name)
-    neighbours = order[max(i - 1, 0): i + 2]
+    neighbours = order[max(i - 1, 0) : i + 2]
     levels = [lv for lv in MOTION_LEVELS if name in lv.split("-")]
     if name == "S1":
         neighbours = ["L5"]
@@ -344,6 +422,7 @@ def _compress_sac(sac: Tube, lesions: list[Lesion]) -> Tube:
 
 # --- truth -----------------------------------------------------------------------------------
 
+
 def _l(p) -> list[float]:
     return [round(float(v), 4) for v in np.asarray(p).ravel()]
 
@@ -360,8 +439,11 @@ def _truth(seed, morph, spine: Spine, sac: Tube, roots, ilia, lesions, spec, ct:
             axis = f.direction(*(p1 - p0))
             centre = f.point(s * vert.pedicle_u, vert.pedicle_v_isthmus, vert.pedicle_w)
             pedicles[side] = PedicleTruth(
-                centre_lps_mm=_l(centre), axis_lps=_l(axis), entry_lps_mm=_l(f.points(p1[None])[0]),
-                width_mm=vert.dims.pedicle_width_mm, height_mm=vert.dims.pedicle_height_mm,
+                centre_lps_mm=_l(centre),
+                axis_lps=_l(axis),
+                entry_lps_mm=_l(f.points(p1[None])[0]),
+                width_mm=vert.dims.pedicle_width_mm,
+                height_mm=vert.dims.pedicle_height_mm,
                 transverse_angle_deg=float(np.degrees(vert.dims.pedicle_angle_rad)),
             )
             if side in vert.sap_joints:
@@ -373,20 +455,30 @@ def _truth(seed, morph, spine: Spine, sac: Tube, roots, ilia, lesions, spec, ct:
         top_n = f.direction(0.0, np.sin(half_w), np.cos(half_w))
         bottom_n = f.direction(0.0, -np.sin(half_w), np.cos(half_w))
         vertebrae[name] = VertebraTruth(
-            name=name, label_id=label_id("sacrum" if False else vert.label),
+            name=name,
+            label_id=label_id("sacrum" if False else vert.label),
             body_centre_lps_mm=_l(f.origin_lps_mm),
-            superior_endplate_centre_lps_mm=_l(f.point(0, 0, vert.h / 2)), superior_endplate_normal_lps=_l(top_n),
-            inferior_endplate_centre_lps_mm=_l(f.point(0, 0, -vert.h / 2)), inferior_endplate_normal_lps=_l(bottom_n),
+            superior_endplate_centre_lps_mm=_l(f.point(0, 0, vert.h / 2)),
+            superior_endplate_normal_lps=_l(top_n),
+            inferior_endplate_centre_lps_mm=_l(f.point(0, 0, -vert.h / 2)),
+            inferior_endplate_normal_lps=_l(bottom_n),
             endplate_concavity_mm=vert.endplate_concavity_mm,
-            body_width_mm=vert.dims.body_width_mm, body_depth_mm=vert.dims.body_depth_mm, body_height_mm=vert.h,
-            canal_width_mm=vert.dims.canal_width_mm, canal_depth_mm=vert.dims.canal_depth_mm,
-            pedicles=pedicles, superior_articular_process_tip_lps_mm=sap, spinous_process_tip_lps_mm=tip,
+            body_width_mm=vert.dims.body_width_mm,
+            body_depth_mm=vert.dims.body_depth_mm,
+            body_height_mm=vert.h,
+            canal_width_mm=vert.dims.canal_width_mm,
+            canal_depth_mm=vert.dims.canal_depth_mm,
+            pedicles=pedicles,
+            superior_articular_process_tip_lps_mm=sap,
+            spinous_process_tip_lps_mm=tip,
         )
     bone_fns = {}
     levels = {}
     for level, disc in spine.discs.items():
         upper, lower = spine.upper_lower(level)
-        bone = _obstacle(spine, [upper.dims.name, lower.dims.name], [], [les for les in lesions if les.label == "facet_hypertrophy"])
+        bone = _obstacle(
+            spine, [upper.dims.name, lower.dims.name], [], [les for les in lesions if les.label == "facet_hypertrophy"]
+        )
         soft = _obstacle(spine, [], [level], [les for les in lesions if les.label == "disc_herniation"])
         bone_fns[level] = bone
         sides = {}
@@ -399,22 +491,32 @@ def _truth(seed, morph, spine: Spine, sac: Tube, roots, ilia, lesions, spec, ct:
             g = int(np.argmax(ex.radii_mm))
             sides[side] = LevelSideTruth(
                 kambin_triangle_lps_mm=[_l(p) for p in tri["vertices_lps_mm"]],
-                kambin_triangle_base_mm=tri["base_mm"], kambin_triangle_height_mm=tri["height_mm"],
+                kambin_triangle_base_mm=tri["base_mm"],
+                kambin_triangle_height_mm=tri["height_mm"],
                 kambin_triangle_inscribed_diameter_mm=tri["inscribed_diameter_mm"],
-                exiting_root=ex.name, exiting_root_centerline_lps_mm=[_l(p) for p in ex.points_lps_mm],
-                exiting_root_radius_mm=float(ex.radii_mm.max()), exiting_root_radii_mm=[round(float(r), 4) for r in ex.radii_mm],
+                exiting_root=ex.name,
+                exiting_root_centerline_lps_mm=[_l(p) for p in ex.points_lps_mm],
+                exiting_root_radius_mm=float(ex.radii_mm.max()),
+                exiting_root_radii_mm=[round(float(r), 4) for r in ex.radii_mm],
                 exiting_root_ganglion_lps_mm=_l(ex.points_lps_mm[g]),
-                traversing_root=tr.name, traversing_root_centerline_lps_mm=[_l(p) for p in tr.points_lps_mm],
-                traversing_root_radius_mm=float(tr.radii_mm.max()), traversing_root_radii_mm=[round(float(r), 4) for r in tr.radii_mm],
-                foramen_centre_lps_mm=_l(fo["centre_lps_mm"]), foramen_height_mm=fo["height_mm"], foramen_width_mm=fo["width_mm"],
-                foramen_area_mm2=fo["area_mm2"], facet_joint_centre_lps_mm=_l(joint.frame.origin_lps_mm),
+                traversing_root=tr.name,
+                traversing_root_centerline_lps_mm=[_l(p) for p in tr.points_lps_mm],
+                traversing_root_radius_mm=float(tr.radii_mm.max()),
+                traversing_root_radii_mm=[round(float(r), 4) for r in tr.radii_mm],
+                foramen_centre_lps_mm=_l(fo["centre_lps_mm"]),
+                foramen_height_mm=fo["height_mm"],
+                foramen_width_mm=fo["width_mm"],
+                foramen_area_mm2=fo["area_mm2"],
+                facet_joint_centre_lps_mm=_l(joint.frame.origin_lps_mm),
                 facet_angle_deg=float(np.degrees(morph.segments[level].facet_angle_rad)),
             )
         a, b = disc.semi_axes_mm
         disc_truth = DiscTruth(
             label_id=label_id(f"disc_{upper.dims.name}_{lower.dims.name}"),
-            centre_lps_mm=_l(disc.frame.origin_lps_mm), normal_lps=_l(disc.frame.axes_lps[:, 2]),
-            height_mm=disc.height_at(0.0), anterior_height_mm=disc.height_at(-b + 2.0),
+            centre_lps_mm=_l(disc.frame.origin_lps_mm),
+            normal_lps=_l(disc.frame.axes_lps[:, 2]),
+            height_mm=disc.height_at(0.0),
+            anterior_height_mm=disc.height_at(-b + 2.0),
             posterior_height_mm=disc.height_at(disc.v_posterior_mm - 1.0),
             posterior_margin_lps_mm=_l(disc.frame.point(0.0, disc.v_posterior_mm, 0.0)),
             lordosis_deg=float(np.degrees(disc.lordosis_rad)),
@@ -427,21 +529,37 @@ def _truth(seed, morph, spine: Spine, sac: Tube, roots, ilia, lesions, spec, ct:
     details = {}
     if spec.kind == "foraminal-stenosis":
         ost = next(les for les in lesions if les.label == "facet_hypertrophy")
-        details = {"osteophyte_centroid_lps_mm": _l(ost.centroid_lps_mm), "disc_height_loss_fraction": min(0.45 * spec.severity, 0.7)}
+        details = {
+            "osteophyte_centroid_lps_mm": _l(ost.centroid_lps_mm),
+            "disc_height_loss_fraction": min(0.45 * spec.severity, 0.7),
+        }
     if spec.kind == "high-iliac-crest":
         details = {"crest_raised_mm": high_crest_raise_mm(spec)}
     disc_ls = spine.discs["L5-S1"].frame.origin_lps_mm
     crest = {side: _l(il.crest_top_lps_mm()) for side, il in ilia.items()}
     return PatientTruth(
-        seed=int(seed), habitus=morph.habitus, spacing_mm=_l(ct.spacing_mm), shape_ijk=list(ct.shape_ijk),
+        seed=int(seed),
+        habitus=morph.habitus,
+        spacing_mm=_l(ct.spacing_mm),
+        shape_ijk=list(ct.shape_ijk),
         voxel_to_lps=[[float(v) for v in row] for row in ct.voxel_to_lps],
-        levels=levels, vertebrae=vertebrae,
-        dural_sac=DuralSacTruth(centerline_lps_mm=[_l(p) for p in sac.points_lps_mm], radius_mm=[round(float(r), 4) for r in sac.radii_mm]),
+        levels=levels,
+        vertebrae=vertebrae,
+        dural_sac=DuralSacTruth(
+            centerline_lps_mm=[_l(p) for p in sac.points_lps_mm], radius_mm=[round(float(r), 4) for r in sac.radii_mm]
+        ),
         herniation=hern_truth,
-        pathology=PathologyTruth(kind=spec.kind, level=None if spec.kind == "none" else spec.level,
-                                 side=None if spec.kind in ("none",) else spec.side, migration=spec.migration,
-                                 severity=spec.severity, details=details),
-        iliac_crest=IliacCrestTruth(top_lps_mm=crest, top_above_l5_s1_disc_mm=float(max(c[2] for c in crest.values()) - disc_ls[2])),
+        pathology=PathologyTruth(
+            kind=spec.kind,
+            level=None if spec.kind == "none" else spec.level,
+            side=None if spec.kind in ("none",) else spec.side,
+            migration=spec.migration,
+            severity=spec.severity,
+            details=details,
+        ),
+        iliac_crest=IliacCrestTruth(
+            top_lps_mm=crest, top_above_l5_s1_disc_mm=float(max(c[2] for c in crest.values()) - disc_ls[2])
+        ),
         tissue_hu={**ctmod.HU_TABLE, "cancellous_bone": morph.cancellous_hu, "noise_sd": morph.noise_sd_hu},
         morphometry=_morph_dict(morph),
     )
@@ -456,13 +574,24 @@ def _volume(lesion: Lesion) -> float:
 
 
 def _morph_dict(morph: Morphometry) -> dict:
-    out = {"scale": morph.scale, "sacral_slope_deg": float(np.degrees(morph.sacral_slope_rad)),
-           "fat_thickness_mm": morph.fat_thickness_mm, "root_radius_mm": morph.root_radius_mm,
-           "drg_radius_mm": morph.drg_radius_mm, "vertebrae": {}, "segments": {}}
+    out = {
+        "scale": morph.scale,
+        "sacral_slope_deg": float(np.degrees(morph.sacral_slope_rad)),
+        "fat_thickness_mm": morph.fat_thickness_mm,
+        "root_radius_mm": morph.root_radius_mm,
+        "drg_radius_mm": morph.drg_radius_mm,
+        "vertebrae": {},
+        "segments": {},
+    }
     for name, v in morph.vertebrae.items():
-        out["vertebrae"][name] = {k: (float(np.degrees(val)) if k.endswith("_rad") else val) for k, val in vars(v).items() if k != "name"}
+        out["vertebrae"][name] = {
+            k: (float(np.degrees(val)) if k.endswith("_rad") else val) for k, val in vars(v).items() if k != "name"
+        }
         out["vertebrae"][name] = {k.replace("_rad", "_deg"): val for k, val in out["vertebrae"][name].items()}
     for level, s in morph.segments.items():
-        out["segments"][level] = {"disc_height_mm": s.disc_height_mm, "lordosis_deg": float(np.degrees(s.lordosis_rad)),
-                                  "facet_angle_deg": float(np.degrees(s.facet_angle_rad))}
+        out["segments"][level] = {
+            "disc_height_mm": s.disc_height_mm,
+            "lordosis_deg": float(np.degrees(s.lordosis_rad)),
+            "facet_angle_deg": float(np.degrees(s.facet_angle_rad)),
+        }
     return out

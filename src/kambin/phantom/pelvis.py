@@ -82,7 +82,9 @@ class Ilium:
         d = np.maximum(d, z - zc)
         # posterior thick part toward the sacro-iliac joint
         z_post_top = self.crest_z(0.0) + 2.0
-        seg = sdf.segment_distance(xm, y, 0 * z, np.array([*self.points_xy[0], 0.0]), np.array([*self.si_point_xy, 0.0]))[0]
+        seg = sdf.segment_distance(
+            xm, y, 0 * z, np.array([*self.points_xy[0], 0.0]), np.array([*self.si_point_xy, 0.0])
+        )[0]
         block = np.maximum(seg - 13.0, z - z_post_top)
         d = sdf.smooth_union(d, block.astype(np.float32), 6.0)
         d = np.maximum(d, self.z_bottom_mm - z)
@@ -115,8 +117,13 @@ def build_ilia(spine: Spine, scale: float, crest_top_z_mm: float, z_bottom_mm: f
         c = np.array([116.0 * scale, y0 - 108.0 * scale])
         si = s1.frame.point(s * (s1.a + 22.0), 8.0, -15.0)
         ilia[side] = Ilium(
-            side=side, s=s, points_xy=np.array([a, b, c]), crest_top_z_mm=crest_top_z_mm,
-            pivot_xy=np.array([s1.a + 20.0, y0 + 10.0]), si_point_xy=np.array([s * si[0], si[1]]),
-            z_bottom_mm=z_bottom_mm, spine=spine,
+            side=side,
+            s=s,
+            points_xy=np.array([a, b, c]),
+            crest_top_z_mm=crest_top_z_mm,
+            pivot_xy=np.array([s1.a + 20.0, y0 + 10.0]),
+            si_point_xy=np.array([s * si[0], si[1]]),
+            z_bottom_mm=z_bottom_mm,
+            spine=spine,
         )
     return ilia

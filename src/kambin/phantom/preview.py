@@ -69,7 +69,13 @@ def write_preview(patient, path: str | os.PathLike, level: str | None = None, si
     bone = np.where(patient.labels.voxels > 0, np.clip(ct.voxels.astype(np.float32) - 150.0, 0, None), 0.0)
     projection = bone.sum(axis=1)[:, ::-1].T * float(ct.spacing_mm[1])
     lo, hi = ct.extent_lps_mm()
-    axes[2].imshow(np.sqrt(projection), cmap="bone", extent=[lo[0], hi[0], lo[2], hi[2]], vmin=0, vmax=float(np.sqrt(np.percentile(projection, 99.7))))
+    axes[2].imshow(
+        np.sqrt(projection),
+        cmap="bone",
+        extent=[lo[0], hi[0], lo[2], hi[2]],
+        vmin=0,
+        vmax=float(np.sqrt(np.percentile(projection, 99.7))),
+    )
     axes[2].set_title("bone projection, antero-posterior (3D view)", color="white")
     for ax in axes:
         ax.set_facecolor("black")
@@ -78,7 +84,9 @@ def write_preview(patient, path: str | os.PathLike, level: str | None = None, si
     fig.suptitle(
         f"kambin synthetic patient, seed {truth.seed}, {p.kind}"
         + (f" at {p.level} {p.side}" if p.kind != "none" else "")
-        + " - research and training use only", color="white")
+        + " - research and training use only",
+        color="white",
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=90, facecolor="black")
     plt.close(fig)
@@ -91,23 +99,29 @@ def _spine_x(volume) -> float:
     counts = dense.sum(axis=(1, 2)).astype(float)
     n = len(counts)
     window = np.zeros(n)
-    window[n // 4: 3 * n // 4] = 1
+    window[n // 4 : 3 * n // 4] = 1
     counts *= window
     i = int(np.round((counts * np.arange(n)).sum() / max(counts.sum(), 1)))
     return float(volume.origin_lps_mm[0] + i * volume.spacing_mm[0])
 
 
-def write_comparison(patient, real, real_axial_z_mm: float, path: str | os.PathLike, real_name: str = "real CT",
-                     level: str = "L3-L4") -> Path:
+def write_comparison(
+    patient, real, real_axial_z_mm: float, path: str | os.PathLike, real_name: str = "real CT", vertebra: str = "L4"
+) -> Path:
     """Phantom (top row) beside a real lumbar CT (bottom row), same windows and mm scale:
-    mid-sagittal, axial through a disc in a bone window, and the same axial slice in a soft-tissue
-    window. `real` must be an axis-aligned LPS volume (resample it first)."""
+    mid-sagittal, axial through the pedicles of `vertebra` in a bone window, and the same axial
+    slice in a soft-tissue window. `real` must be an axis-aligned LPS volume (resample it first)."""
     path = Path(path)
     plt, fig, _ = _figure(1)
     plt.close(fig)
     fig, axes = plt.subplots(2, 3, figsize=(18, 12), facecolor="black")
-    z_ph = patient.truth.levels[level].disc.centre_lps_mm[2]
-    for row, (vol, z, name) in enumerate(((patient.ct, z_ph, f"phantom (seed {patient.seed}, {patient.ct.spacing_mm[0]:g} mm)"), (real, real_axial_z_mm, real_name))):
+    z_ph = patient.truth.vertebrae[vertebra].pedicles["left"].centre_lps_mm[2]
+    for row, (vol, z, name) in enumerate(
+        (
+            (patient.ct, z_ph, f"phantom (seed {patient.seed}, {patient.ct.spacing_mm[0]:g} mm)"),
+            (real, real_axial_z_mm, real_name),
+        )
+    ):
         x = 0.0 if row == 0 else _spine_x(vol)
         sag, ext = sagittal_image(vol, x)
         ax = axes[row, 0]

@@ -33,7 +33,9 @@ def spine_profile(spine: Spine) -> SpineProfile:
         lamina = v.frame.point(0, v.lamina_v_midline, 0)
         if v.is_sacrum:
             back = v.frame.point(0, v.lamina_v_midline + 8.0, 0)
-            rows.append((centre[2] - 60.0, centre[1] + 28.0, front[1] + 30.0, lamina[1] + 18.0, back[1] + 18.0, v.a - 6))
+            rows.append(
+                (centre[2] - 60.0, centre[1] + 28.0, front[1] + 30.0, lamina[1] + 18.0, back[1] + 18.0, v.a - 6)
+            )
             rows.append((centre[2] - 25.0, centre[1] + 8.0, front[1] + 10.0, lamina[1] + 6.0, back[1] + 6.0, v.a))
         else:
             tip_v, tip_w = v.spinous_tip_local()

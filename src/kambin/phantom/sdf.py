@@ -29,7 +29,9 @@ def ellipsoid(a: np.ndarray, b: np.ndarray, c: np.ndarray, ra: float, rb: float,
     return (k0 * (k0 - 1.0) / np.maximum(k1, 1e-6)).astype(np.float32)
 
 
-def box(a: np.ndarray, b: np.ndarray, c: np.ndarray, half: tuple[float, float, float], rounding: float = 0.0) -> np.ndarray:
+def box(
+    a: np.ndarray, b: np.ndarray, c: np.ndarray, half: tuple[float, float, float], rounding: float = 0.0
+) -> np.ndarray:
     """Exact signed distance to a box of half-sizes `half`, its edges rounded by `rounding`."""
     qa = np.abs(a) - (half[0] - rounding)
     qb = np.abs(b) - (half[1] - rounding)
@@ -59,9 +61,7 @@ def segment_distance(
     return dist.astype(np.float32), t.astype(np.float32)
 
 
-def tube(
-    x: np.ndarray, y: np.ndarray, z: np.ndarray, points: np.ndarray, radii: np.ndarray
-) -> np.ndarray:
+def tube(x: np.ndarray, y: np.ndarray, z: np.ndarray, points: np.ndarray, radii: np.ndarray) -> np.ndarray:
     """Signed distance to a tube of linearly varying radius along a polyline (world frame).
 
     For each segment the radius is interpolated at the closest point; the minimum over the
@@ -102,7 +102,8 @@ def catmull_rom(control: np.ndarray, step_mm: float = 1.0) -> np.ndarray:
         for t in np.linspace(0.0, 1.0, 12, endpoint=False):
             t2, t3 = t * t, t * t * t
             out.append(
-                0.5 * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t3)
+                0.5
+                * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t3)
             )
     out.append(control[-1])
     return resample_polyline(np.array(out), step_mm)

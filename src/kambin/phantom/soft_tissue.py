@@ -94,16 +94,24 @@ def body_layers(outline: BodyOutline, z_lo: float, z_hi: float) -> list[Paint]:
         Paint(shape("skin", 0, 0, 0), "skin", 35.0, T_SOFT),
         Paint(shape("subcutaneous_fat", 2.2, 2.2, 2.2), "subcutaneous_fat", -105.0, T_FAT),
         Paint(shape("muscle", 2.2 + 1.5 * fat, 2.2 + fat, 2.2 + 1.4 * fat), "muscle", 48.0, T_MUSCLE),
-        Paint(shape("visceral_fat", 2.2 + 1.5 * fat + wall, 2.2 + fat + 6, 2.2 + 1.4 * fat + wall), "visceral_fat", -98.0, T_FAT),
+        Paint(
+            shape("visceral_fat", 2.2 + 1.5 * fat + wall, 2.2 + fat + 6, 2.2 + 1.4 * fat + wall),
+            "visceral_fat",
+            -98.0,
+            T_FAT,
+        ),
     ]
 
 
-def muscles(spine: Spine, profile: SpineProfile, outline: BodyOutline, morph: Morphometry, z_lo, z_hi, crest_z) -> list[Paint]:
+def muscles(
+    spine: Spine, profile: SpineProfile, outline: BodyOutline, morph: Morphometry, z_lo, z_hi, crest_z
+) -> list[Paint]:
     paints = []
     bulk = {"slim": 0.9, "average": 1.0, "obese": 1.05}[morph.habitus] * morph.scale
     fat = outline.fat_mm
     # Paraspinals (erector spinae + multifidus): between the spinous processes and the fascia.
     for side, s in (("left", 1), ("right", -1)):
+
         def para(x, y, z, s=s):
             lam = profile.at("lamina_y_mm", z)
             back = profile.at("back_bone_y_mm", z)
@@ -117,11 +125,19 @@ def muscles(spine: Spine, profile: SpineProfile, outline: BodyOutline, morph: Mo
 
         lo = np.array([-80.0 if s < 0 else 0.0, profile.lamina_y_mm.min() - 15, z_lo])
         hi = np.array([0.0 if s < 0 else 80.0, profile.back_bone_y_mm.max() + 30, z_hi])
+
         def para_hu(x, y, z, d, s=s):
             lam = profile.at("lamina_y_mm", z)
             back = profile.at("back_bone_y_mm", z)
             # fat plane between multifidus (medial, on the laminae) and erector spinae
-            septum = np.abs(sdf.ellipse2d(x - s * 16.0 * bulk, y - (0.5 * (lam + back) + 2.0), 15.0 * bulk, 0.5 * (back - lam) + 6.0)) < 0.9
+            septum = (
+                np.abs(
+                    sdf.ellipse2d(
+                        x - s * 16.0 * bulk, y - (0.5 * (lam + back) + 2.0), 15.0 * bulk, 0.5 * (back - lam) + 6.0
+                    )
+                )
+                < 0.9
+            )
             return np.where(septum, -60.0, 44.0).astype(np.float32)
 
         paints.append(Paint(FunctionShape(f"autochthon_{side}", lo, hi, para), f"autochthon_{side}", para_hu, T_MUSCLE))
@@ -139,7 +155,13 @@ def muscles(spine: Spine, profile: SpineProfile, outline: BodyOutline, morph: Mo
     # Psoas: alongside the bodies from L1, growing, then forward over the pelvic brim.
     for side, s in (("left", 1), ("right", -1)):
         rows = []
-        for name, a, b in (("L1", 7.0, 6.0), ("L2", 10.0, 9.0), ("L3", 14.0, 12.0), ("L4", 17.0, 14.5), ("L5", 19.0, 16.0)):
+        for name, a, b in (
+            ("L1", 7.0, 6.0),
+            ("L2", 10.0, 9.0),
+            ("L3", 14.0, 12.0),
+            ("L4", 17.0, 14.5),
+            ("L5", 19.0, 16.0),
+        ):
             v = spine.vertebrae[name]
             c = v.frame.point(s * (v.a + a * 0.8), -v.b * 0.1 + (5.0 if name in ("L1", "L2") else 0.0), 0)
             rows.append((c[2], c[0], c[1], a, b))
@@ -162,7 +184,9 @@ def _ztube(name: str, rows, bulk: float) -> FunctionShape:
 
     def fn(x, y, zz):
         zc = np.clip(zz, z[0], z[-1])
-        d = sdf.ellipse2d(x - np.interp(zc, z, cx), y - np.interp(zc, z, cy), np.interp(zc, z, ra), np.interp(zc, z, rb))
+        d = sdf.ellipse2d(
+            x - np.interp(zc, z, cx), y - np.interp(zc, z, cy), np.interp(zc, z, ra), np.interp(zc, z, rb)
+        )
         return np.maximum(d, np.maximum(z[0] - zz, zz - z[-1]))
 
     lo = np.array([cx.min() - ra.max() - 2, cy.min() - rb.max() - 2, z[0]])
@@ -183,7 +207,17 @@ def upper_organs(spine: Spine, outline: BodyOutline, morph: Morphometry, z_hi: f
     def liver(x, y, z):
         d = sdf.ellipsoid(x - liver_c[0], y - liver_c[1], z - liver_c[2], 0.42 * a, 75.0, 95.0)
         d = np.maximum(d, tip_z - z + 0.35 * (x - liver_c[0]))  # lower edge rising medially
-        return np.maximum(d, outline.sdf(x, y, z, 2.2 + 1.5 * outline.fat_mm + 12.0, 2.2 + outline.fat_mm + 12.0, 2.2 + 1.4 * outline.fat_mm + 12.0))
+        return np.maximum(
+            d,
+            outline.sdf(
+                x,
+                y,
+                z,
+                2.2 + 1.5 * outline.fat_mm + 12.0,
+                2.2 + outline.fat_mm + 12.0,
+                2.2 + 1.4 * outline.fat_mm + 12.0,
+            ),
+        )
 
     lo = np.array([-a, y0 - 140.0, tip_z - 5.0])
     hi = np.array([0.0, y0 + 60.0, z_hi + 5.0])
@@ -219,7 +253,9 @@ def kidneys(spine: Spine, morph: Morphometry) -> list[Paint]:
             return np.maximum(k, -sinus)
 
         r = semi.max() + 2
-        paints.append(Paint(FunctionShape(f"kidney_{side}", centre - r, centre + r, kidney), f"kidney_{side}", 33.0, T_SOFT))
+        paints.append(
+            Paint(FunctionShape(f"kidney_{side}", centre - r, centre + r, kidney), f"kidney_{side}", 33.0, T_SOFT)
+        )
     return paints
 
 
@@ -241,17 +277,37 @@ def vessels(spine: Spine, z_lo: float, z_hi: float) -> list[Paint]:
     paints.append(Paint(Tube("aorta", pts, np.full(len(pts), 10.0)), "aorta", 42.0, T_SOFT))
     ivc_top = front("L1", -22.0, 12.0)
     ivc_top[2] = z_hi + 5
-    ivc = np.array([ivc_top, front("L2", -22.0, 11.0), front("L3", -21.0, 10.0), front("L4", -18.0, 9.0), front("L5", -8.0, 7.0)])
+    ivc = np.array(
+        [ivc_top, front("L2", -22.0, 11.0), front("L3", -21.0, 10.0), front("L4", -18.0, 9.0), front("L5", -8.0, 7.0)]
+    )
     pts = sdf.catmull_rom(ivc, 3.0)
     paints.append(Paint(Tube("inferior_vena_cava", pts, np.full(len(pts), 11.0)), "inferior_vena_cava", 40.0, T_SOFT))
     conf = ivc[-1]
     for side, s in (("left", 1), ("right", -1)):
-        art = np.array([bif, front("L5", s * 20.0, 14.0), s1.frame.point(s * (s1.a + 12), -s1.b - 20, -20), s1.frame.point(s * (s1.a + 26), -s1.b - 34, -70)])
+        art = np.array(
+            [
+                bif,
+                front("L5", s * 20.0, 14.0),
+                s1.frame.point(s * (s1.a + 12), -s1.b - 20, -20),
+                s1.frame.point(s * (s1.a + 26), -s1.b - 34, -70),
+            ]
+        )
         pts = sdf.catmull_rom(art, 3.0)
-        paints.append(Paint(Tube(f"iliac_artery_{side}", pts, np.full(len(pts), 6.0)), f"iliac_artery_{side}", 42.0, T_SOFT))
-        vein = np.array([conf, front("L5", s * 22.0, 6.0) + [0, 0, -14], s1.frame.point(s * (s1.a + 10), -s1.b - 12, -20), s1.frame.point(s * (s1.a + 22), -s1.b - 26, -70)])
+        paints.append(
+            Paint(Tube(f"iliac_artery_{side}", pts, np.full(len(pts), 6.0)), f"iliac_artery_{side}", 42.0, T_SOFT)
+        )
+        vein = np.array(
+            [
+                conf,
+                front("L5", s * 22.0, 6.0) + [0, 0, -14],
+                s1.frame.point(s * (s1.a + 10), -s1.b - 12, -20),
+                s1.frame.point(s * (s1.a + 22), -s1.b - 26, -70),
+            ]
+        )
         pts = sdf.catmull_rom(vein, 3.0)
-        paints.append(Paint(Tube(f"iliac_vena_{side}", pts, np.full(len(pts), 7.0)), f"iliac_vena_{side}", 40.0, T_SOFT))
+        paints.append(
+            Paint(Tube(f"iliac_vena_{side}", pts, np.full(len(pts), 7.0)), f"iliac_vena_{side}", 40.0, T_SOFT)
+        )
     del l4, l1
     return paints
 
@@ -261,7 +317,12 @@ def _noise3(x, y, z, phases: np.ndarray, freq: float):
     (unit variance), evaluated at any points. On a separable grid (x, y, z shaped (n,1,1),
     (1,n,1), (1,1,n)) it is a sum of products of 1D complex exponentials, 10x faster."""
     scale = np.sqrt(2.0 / len(phases))
-    separable = all(np.ndim(a) == 3 for a in (x, y, z)) and np.shape(x)[1:] == (1, 1) and np.shape(y)[::2] == (1, 1) and np.shape(z)[:2] == (1, 1)
+    separable = (
+        all(np.ndim(a) == 3 for a in (x, y, z))
+        and np.shape(x)[1:] == (1, 1)
+        and np.shape(y)[::2] == (1, 1)
+        and np.shape(z)[:2] == (1, 1)
+    )
     if separable:
         out = None
         for row in phases:
@@ -277,7 +338,9 @@ def _noise3(x, y, z, phases: np.ndarray, freq: float):
     return out * scale
 
 
-def peritoneum_and_bowel(spine: Spine, profile: SpineProfile, outline: BodyOutline, morph: Morphometry, z_lo, z_hi, rng: np.random.Generator) -> tuple[list[Paint], FunctionShape]:
+def peritoneum_and_bowel(
+    spine: Spine, profile: SpineProfile, outline: BodyOutline, morph: Morphometry, z_lo, z_hi, rng: np.random.Generator
+) -> tuple[list[Paint], FunctionShape]:
     """The peritoneal cavity in front of the retroperitoneum, and bowel loops in it."""
     fat = outline.fat_mm
     inset = 2.2 + 1.45 * fat + 11.0
@@ -294,7 +357,10 @@ def peritoneum_and_bowel(spine: Spine, profile: SpineProfile, outline: BodyOutli
     paints = [Paint(cav, "peritoneal_cavity", -92.0, T_FAT)]
     # Small bowel: filaments where two smooth random fields are both near zero (a tangle of
     # loops about 25 mm across), with 2.5 mm walls, fluid contents and some gas.
-    f_phases = [np.column_stack([rng.normal(size=(12, 3)), rng.uniform(0, 2 * np.pi, 12), rng.uniform(0.6, 1.4, 12)]) for _ in range(3)]
+    f_phases = [
+        np.column_stack([rng.normal(size=(12, 3)), rng.uniform(0, 2 * np.pi, 12), rng.uniform(0.6, 1.4, 12)])
+        for _ in range(3)
+    ]
     k = 2 * np.pi / 60.0
     thickness = 0.85
 
@@ -309,19 +375,56 @@ def peritoneum_and_bowel(spine: Spine, profile: SpineProfile, outline: BodyOutli
         content = np.where(gas & (d < -2.0), -990.0, 12.0 + 8.0 * _noise3(x, y, z, f_phases[2], k * 4.0))
         return np.where(d > -2.0, 58.0, content).astype(np.float32)
 
-    paints.append(Paint(FunctionShape("small_bowel", lo, hi, loops), "small_bowel", loops_hu, T_BOWEL, overwrite=("peritoneal_cavity",)))
+    paints.append(
+        Paint(
+            FunctionShape("small_bowel", lo, hi, loops),
+            "small_bowel",
+            loops_hu,
+            T_BOWEL,
+            overwrite=("peritoneal_cavity",),
+        )
+    )
     # Colon: ascending (right), descending (left) and transverse, with mottled stool and gas.
     centre_y = profile.at("body_centre_y_mm", np.array([0.5 * (z_lo + z_hi)]))[0]
     a = outline.semi_lateral_mm
     phases = np.column_stack([rng.normal(size=(10, 3)), rng.uniform(0, 2 * np.pi, 10), rng.uniform(0.6, 1.4, 10)])
-    for name, ctrl in (
-        ("asc", [(-a * 0.62, centre_y - 25, z_lo + 20), (-a * 0.66, centre_y - 30, 0.5 * (z_lo + z_hi)), (-a * 0.6, centre_y - 45, z_hi - 15)]),
-        ("desc", [(a * 0.64, centre_y - 10, z_lo + 40), (a * 0.68, centre_y - 15, 0.5 * (z_lo + z_hi)), (a * 0.62, centre_y - 25, z_hi - 10)]),
-        ("trans", [(-a * 0.6, centre_y - 55, z_hi - 15), (0.0, centre_y - 105, z_hi - 25), (a * 0.62, centre_y - 30, z_hi - 8)]),
+    for _name, ctrl in (
+        (
+            "asc",
+            [
+                (-a * 0.62, centre_y - 25, z_lo + 20),
+                (-a * 0.66, centre_y - 30, 0.5 * (z_lo + z_hi)),
+                (-a * 0.6, centre_y - 45, z_hi - 15),
+            ],
+        ),
+        (
+            "desc",
+            [
+                (a * 0.64, centre_y - 10, z_lo + 40),
+                (a * 0.68, centre_y - 15, 0.5 * (z_lo + z_hi)),
+                (a * 0.62, centre_y - 25, z_hi - 10),
+            ],
+        ),
+        (
+            "trans",
+            [
+                (-a * 0.6, centre_y - 55, z_hi - 15),
+                (0.0, centre_y - 105, z_hi - 25),
+                (a * 0.62, centre_y - 30, z_hi - 8),
+            ],
+        ),
     ):
         path = sdf.catmull_rom(np.array(ctrl, dtype=float), 2.5)
         tube = Tube("colon", path, np.full(len(path), float(rng.uniform(19, 25))))
-        paints.append(Paint(tube, "colon", _colon_hu(tube, phases), T_BOWEL, overwrite=("peritoneal_cavity", "small_bowel", "visceral_fat")))
+        paints.append(
+            Paint(
+                tube,
+                "colon",
+                _colon_hu(tube, phases),
+                T_BOWEL,
+                overwrite=("peritoneal_cavity", "small_bowel", "visceral_fat"),
+            )
+        )
     return paints, cav
 
 

@@ -120,8 +120,10 @@ def build_spine(morph: Morphometry, sap_extra_mm: dict[tuple[str, str], float] |
 
     vertebrae = {
         name: VertebraGeometry(
-            dims=dims[name], frame=moved(frames[name]),
-            label="vertebrae_" + name, is_sacrum=name == "S1",
+            dims=dims[name],
+            frame=moved(frames[name]),
+            label="vertebrae_" + name,
+            is_sacrum=name == "S1",
         )
         for name in LEVELS_VERTEBRAE
     }
@@ -135,39 +137,61 @@ def build_spine(morph: Morphometry, sap_extra_mm: dict[tuple[str, str], float] |
         a = 0.5 * (vu.a + vl.a) + 0.8
         b = 0.5 * (vu.b + vl.b) + 0.6
         disc = DiscGeometry(
-            level=level, upper=upper, lower=lower, frame=frame, height_mm=height, lordosis_rad=lordosis,
-            lower_plane_point=top_of[lower][0] + shift, lower_plane_normal=top_of[lower][1],
-            upper_plane_point=bottom_of[upper][0] + shift, upper_plane_normal=bottom_of[upper][1],
-            semi_axes_mm=(a, b), v_posterior_mm=0.5 * (vu.v_posterior_wall + vl.v_posterior_wall) + 1.0,
+            level=level,
+            upper=upper,
+            lower=lower,
+            frame=frame,
+            height_mm=height,
+            lordosis_rad=lordosis,
+            lower_plane_point=top_of[lower][0] + shift,
+            lower_plane_normal=top_of[lower][1],
+            upper_plane_point=bottom_of[upper][0] + shift,
+            upper_plane_normal=bottom_of[upper][1],
+            semi_axes_mm=(a, b),
+            v_posterior_mm=0.5 * (vu.v_posterior_wall + vl.v_posterior_wall) + 1.0,
             concavity_mm=1.4,
         )
         discs[level] = disc
         theta = morph.segments[level].facet_angle_rad
         for side, s in SIDES.items():
-            joints[(level, side)] = _facet_joint(level, side, s, theta, vu, vl, disc, sap_extra_mm.get((level, side), 0.0))
+            joints[(level, side)] = _facet_joint(
+                level, side, s, theta, vu, vl, disc, sap_extra_mm.get((level, side), 0.0)
+            )
             vl.sap_joints[side] = joints[(level, side)]
             vu.iap_joints[side] = joints[(level, side)]
     return Spine(vertebrae=vertebrae, discs=discs, joints=joints)
 
 
-def _facet_joint(level, side, s, theta, vu: VertebraGeometry, vl: VertebraGeometry, disc: DiscGeometry, extra: float) -> FacetJoint:
+def _facet_joint(
+    level, side, s, theta, vu: VertebraGeometry, vl: VertebraGeometry, disc: DiscGeometry, extra: float
+) -> FacetJoint:
     """The joint centre sits behind the pedicles at the posterior disc level (Panjabi 1993)."""
     dims = vl.dims
     post_height = disc.height_at(disc.v_posterior_mm)
-    centre_local = np.array([
-        s * (dims.canal_width_mm / 2 + 0.55 * dims.pedicle_width_mm + 1.5),
-        vl.v_posterior_wall + 16.5 + 2.5 * max(np.degrees(theta) - 40.0, 0.0) / 10.0,
-        vl.h / 2 + post_height / 2 + 2.0,
-    ])
+    centre_local = np.array(
+        [
+            s * (dims.canal_width_mm / 2 + 0.55 * dims.pedicle_width_mm + 1.5),
+            vl.v_posterior_wall + 16.5 + 2.5 * max(np.degrees(theta) - 40.0, 0.0) / 10.0,
+            vl.h / 2 + post_height / 2 + 2.0,
+        ]
+    )
     centre = vl.frame.point(*centre_local)
     n = np.array([-s * np.cos(theta), np.sin(theta), 0.0])
     h = np.array([s * np.sin(theta), np.cos(theta), 0.0])
     axes_local = np.stack([n, h, np.array([0.0, 0.0, 1.0])], axis=1)
     frame = Frame(centre, disc.frame.axes_lps @ axes_local)
     # SAP tip 3 mm under the upper pedicle; base at the lower pedicle's centre.
-    upper_pedicle_bottom = vu.frame.point(s * vu.pedicle_u, vu.pedicle_v_end, vu.pedicle_w - vu.dims.pedicle_height_mm / 2)
+    upper_pedicle_bottom = vu.frame.point(
+        s * vu.pedicle_u, vu.pedicle_v_end, vu.pedicle_w - vu.dims.pedicle_height_mm / 2
+    )
     tip = float(np.clip(frame.local_points(upper_pedicle_bottom[None])[0, 2] - 3.0, 4.0, 11.0))
     base = vl.frame.point(s * vl.pedicle_u, vl.pedicle_v_end, vl.pedicle_w)
     bottom = float(frame.local_points(base[None])[0, 2] - 2.0)
-    return FacetJoint(level=level, side=side, frame=frame, sap_top_mm=tip + extra * 0.6, sap_bottom_mm=bottom,
-                      sap_thickness_mm=6.0 + extra)
+    return FacetJoint(
+        level=level,
+        side=side,
+        frame=frame,
+        sap_top_mm=tip + extra * 0.6,
+        sap_bottom_mm=bottom,
+        sap_thickness_mm=6.0 + extra,
+    )

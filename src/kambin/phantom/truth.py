@@ -57,13 +57,20 @@ class DiscTruth(_Model):
 
 
 class LevelSideTruth(_Model):
-    kambin_triangle_lps_mm: list[Point] = Field(description="[right-angle vertex on the lower endplate at the traversing root/dura, lateral vertex on the exiting root, upper vertex on the exiting root], on the posterior disc surface")
+    kambin_triangle_lps_mm: list[Point] = Field(
+        description=(
+            "[right-angle vertex on the lower endplate at the traversing root/dura, lateral vertex on the "
+            "exiting root, upper vertex on the exiting root], on the posterior disc surface"
+        )
+    )
     kambin_triangle_base_mm: float
     kambin_triangle_height_mm: float
     kambin_triangle_inscribed_diameter_mm: float
     exiting_root: str
     exiting_root_centerline_lps_mm: list[Point]
-    exiting_root_radius_mm: float = Field(description="largest radius along the root (the ganglion): a conservative tube")
+    exiting_root_radius_mm: float = Field(
+        description="largest radius along the root (the ganglion): a conservative tube"
+    )
     exiting_root_radii_mm: list[float]
     exiting_root_ganglion_lps_mm: Point
     traversing_root: str

@@ -122,7 +122,9 @@ class VertebraGeometry:
         half_w = self.dims.body_wedge_rad / 2
         rho2 = np.minimum((u / a) ** 2 + (v / b) ** 2, 1.0)
         waist = 1.0 - 0.07 * (1.0 - np.clip((2 * w / h) ** 2, 0, 1))
-        d2 = sdf.superellipse2d(u, v, a * waist, b * (1.0 - 0.04 * (1.0 - np.clip((2 * w / h) ** 2, 0, 1))), BODY_EXPONENT)
+        d2 = sdf.superellipse2d(
+            u, v, a * waist, b * (1.0 - 0.04 * (1.0 - np.clip((2 * w / h) ** 2, 0, 1))), BODY_EXPONENT
+        )
         d2 = np.maximum(d2, v - self.v_posterior_wall)
         concave = self.endplate_concavity_mm * (1.0 - rho2)
         top = (np.sin(half_w) * v + np.cos(half_w) * w) - (h / 2 - concave)
@@ -230,7 +232,9 @@ class VertebraGeometry:
         span = max(self.dims.tp_span_mm / 2 + 8, self.a + 8)
         if self.is_sacrum:
             span = self.a + 50
-            return np.array([-span, -self.b - 14, -self.h / 2 - 105]), np.array([span, self.lamina_v_midline + 22, self.h / 2 + 30])
+            return np.array([-span, -self.b - 14, -self.h / 2 - 105]), np.array(
+                [span, self.lamina_v_midline + 22, self.h / 2 + 30]
+            )
         back = self.lamina_v_midline + self.dims.spinous_length_mm + 12
         return np.array([-span, -self.b - 4, -self.h / 2 - 22]), np.array([span, back, self.h / 2 + 24])
 
