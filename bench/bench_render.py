@@ -4,7 +4,7 @@ measured in the same run.
 - Endoscope: the synthetic patient's scene (kambin.phantom; a stand-in built from analytic
   shapes if the phantom is not importable, named in the `scene` field) rendered along the
   planned path at 640x480 and 1280x720, through the full pipeline (render, read back colour and
-  depth, distortion remap, field stop). Ours: decimated meshes cut into 20 mm blocks for
+  depth, distortion remap, field stop). Ours: decimated meshes cut into 40 mm blocks for
   frustum culling. Baseline: a plain render of the full-resolution meshes (no decimation, one
   actor per structure), same poses, same pipeline. Target: 30 fps at 640x480 on 2 cores.
 - DRR: 512x512 pixels from a 512x512x300 CT, Joseph's method (kambin.render.drr), against the
@@ -113,7 +113,7 @@ def run(report) -> None:
     cores = os.cpu_count()
     for width, height in ((640, 480), (1280, 720)):
         camera = EndoscopeCamera.create(width, height, optics_angle_deg=30.0)
-        fps_fast = _fps(fast, camera, poses, 20.0)
+        fps_fast = _fps(fast, camera, poses, 40.0)
         fps_plain = _fps(plain, camera, poses, None)
         report(
             name=f"endoscope_fps_{width}x{height}",

@@ -115,7 +115,7 @@ class EndoscopeRenderer:
         meshes: Sequence[Mesh],
         camera: EndoscopeCamera,
         *,
-        chunk_mm: float | None = 20.0,
+        chunk_mm: float | None = 40.0,
         material: Material | None = None,
         background_rgb: Sequence[float] = BACKGROUND_RGB,
     ):
