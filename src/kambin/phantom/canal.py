@@ -1,6 +1,6 @@
 """Contents of the spinal canal and foramina other than neural tissue: epidural fat (posterior
 and in the lateral recesses), foraminal fat around the exiting root, and the ligamentum flavum
-lining the laminae (3-4 mm thick in adults; Altinkaya N et al., Eur Spine J 2011)."""
+lining the laminae (about 3-4 mm thick in adults on CT and MRI)."""
 
 from __future__ import annotations
 

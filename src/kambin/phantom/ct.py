@@ -2,8 +2,8 @@
 optional streaks.
 
 HU per tissue (unenhanced CT; Hounsfield scale references, e.g. Bushberg JT et al., The
-Essential Physics of Medical Imaging, 3rd ed., 2012, table 10-2; Lamba R et al., "CT Hounsfield
-numbers of soft tissues on unenhanced abdominal CT scans", Abdom Imaging 2014;39:1233-1240):
+Essential Physics of Medical Imaging, 3rd ed., 2012, table 10-2, and standard abdominal CT
+values):
 air -1000; fat -120 to -80; CSF 0 to 15; muscle 35 to 55; kidney 30 to 40; blood 35 to 50;
 intervertebral disc 50 to 110; cancellous vertebral bone 150 to 300 in adults (Pickhardt 2013);
 cortical bone 1000 to 1900. The painted values sit inside those ranges; the blur (a Gaussian

@@ -1,5 +1,5 @@
 """Measurements on the analytic anatomy: foraminal height, width and area (Hasegawa 1995), and
-Kambin's triangle (Mirkovic 1995; Hoshide 2016), plus the push that keeps roots and sac out
+Kambin's triangle (Mirkovic 1995; Hoshide 2016; Kumari 2021), plus the push that keeps roots and sac out
 of bone and lesions (so that the label map never has to choose between them)."""
 
 from __future__ import annotations

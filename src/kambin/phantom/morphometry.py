@@ -11,20 +11,21 @@ Means and standard deviations per level, from:
   L3 10.3, L4 12.9, L5 18.0 mm), height (15.4, 15.0, 14.9, 14.8, 14.0 mm) and transverse
   angle (10.9, 12.0, 14.4, 17.7, 29.8 deg). Our L5 pedicle is an elliptic rod, not the
   funnel that blends into the body, so its width is taken at 15.5 mm (the isthmus).
-- Twomey LT, Taylor JR, "Age changes in lumbar intervertebral discs", Acta Orthop Scand
-  1985;56:496-499, and Roberts N et al., "MR of the lumbar discs", 1997: mid-disc heights
+- Twomey LT, Taylor JR, "Age changes in lumbar vertebrae and intervertebral discs", Clin Orthop
+  Relat Res 1987;224:97-104, and the MRI disc-height literature it agrees with: mid-disc heights
   about 8-9 mm at L1-L2 rising to 11-12 mm at L4-L5 (L5-S1 slightly less).
 - Hasegawa T et al., "Lumbar foraminal stenosis: critical heights of the intervertebral discs
   and foramina", J Bone Joint Surg Am 1995;77(1):32-38: foraminal height 19-23 mm,
   superior foraminal width 8-10 mm; root compression when foraminal height <= 15 mm and
   posterior disc height <= 4 mm.
 - Kambin's triangle: Mirkovic SR et al., Spine 1995;20(18):1965-1971; Hoshide R et al.,
-  Cureus 2016;8(12):e926; Kumari C et al., Anat Cell Biol 2021;54(1):8-17 (inscribed circle
-  5.7-8.2 mm, largest at L4-L5); Pairaiturkar PP et al., J Korean Neurosurg Soc
-  2019;62(4):414-421 (neural triangle admits 5.7 mm at L1-L2 to 9.7 mm at L5-S1).
+  "Cadaveric analysis of the Kambin's triangle", Cureus 2016; Kumari C et al., Anat Cell Biol
+  2021;54(1) (inscribed circle 5.7-8.2 mm, largest at L4-L5); Pairaiturkar PP et al., J Korean
+  Neurosurg Soc 2019;62(4) (the neural triangle admits 5.7 mm at L1-L2 to 9.7 mm at L5-S1).
 - Sagittal alignment: Roussouly P et al., Spine 2005;30(3):346-353 (sacral slope 39 +- 8 deg,
-  L1-S1 lordosis about 60 deg, two thirds of it at L4-S1); facet orientation to the sagittal
-  plane from Noren R et al., Spine 1991;16(5):530-532 (about 25 deg at L1-L2 to 50 deg at L5-S1).
+  L1-S1 lordosis about 60 deg, two thirds of it at L4-S1); facet joint orientation to the
+  sagittal plane as reported in CT studies of facet tropism (about 25 deg at L1-L2, more
+  coronal caudally, about 50 deg at L5-S1; e.g. Noren R et al., Spine 1991).
 - Iliac crest: Chakraverty R et al., "Which spinal levels are identified by palpation of the
   iliac crests...", J Anat 2007;210(2):232-236 (the intercristal line most often crosses L4 or
   the L4-L5 disc).
@@ -125,8 +126,8 @@ SPINOUS_LENGTH_MM = {
     "L5": (24.0, 3.0),
     "S1": (14.0, 2.0),
 }
-# Per motion segment: mid-disc height (Twomey 1985, Roberts 1997), segmental lordosis and facet
-# angle to the sagittal plane (Roussouly 2005, Noren 1991).
+# Per motion segment: mid-disc height (Twomey 1987), segmental lordosis and facet angle to the
+# sagittal plane (Roussouly 2005; facet-tropism CT studies).
 DISC_HEIGHT_MM = {
     "L1-L2": (8.8, 0.9),
     "L2-L3": (9.8, 1.0),

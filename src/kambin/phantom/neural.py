@@ -122,7 +122,8 @@ def build_root(spine: Spine, sac: Tube, name: str, side: str, morph: Morphometry
 
 def build_cauda_equina(spine: Spine, sac: Tube, roots: dict) -> list[Tube]:
     """Intrathecal root bundles: one strand per root from the conus down to its take-off, lower
-    roots dorsal and medial (Wall EJ et al., Spine 1990), plus the sacral roots to the sac end."""
+    roots dorsal and medial (the layered arrangement described by Wall EJ et al., 1990), plus the
+    sacral roots to the sac end."""
     top = sac.points_lps_mm[0]
     strands = []
     for (name, side), root in roots.items():
@@ -148,7 +149,8 @@ def build_cauda_equina(spine: Spine, sac: Tube, roots: dict) -> list[Tube]:
 
 
 def build_spinal_cord(spine: Spine, sac: Tube) -> Tube:
-    """The conus medullaris, tapering to its tip at the L1 body (Saifuddin A et al., 1998)."""
+    """The conus medullaris, tapering to its tip at the L1 body (its usual level in adults, L1 to
+    L1-L2; Saifuddin A et al., Spine 1998)."""
     l1 = spine.vertebrae["L1"]
     v_c, _ = sac_centre_local(spine, "L1")
     control = np.array(

@@ -4,9 +4,9 @@ Each ilium is a curved plate whose axial section is a circular arc from the post
 iliac spine through the iliac tubercle to the anterior superior iliac spine (intercristal
 width about 280 mm, inter-ASIS about 240 mm in adults), thick at the crest and thin in the
 fossa, with a thick posterior part meeting the sacral ala at a 2 mm sacro-iliac joint. The
-crest top sits at the L4-L5 disc +- 8 mm (Chakraverty 2007); `high_crest_mm` raises it (the
-"high iliac crest" that blocks the transforaminal route to L5-S1; Choi G et al., Neurosurgery
-2006;58(1 Suppl):ONS59-68, on the L5-S1 transforaminal approach).
+crest top sits at the L4-L5 disc +- 8 mm (Chakraverty 2007); the high-iliac-crest pathology raises it
+(the
+"high iliac crest" that is the classic obstacle of the transforaminal route to L5-S1).
 """
 
 from __future__ import annotations
@@ -85,7 +85,8 @@ class Ilium:
         seg = sdf.segment_distance(
             xm, y, 0 * z, np.array([*self.points_xy[0], 0.0]), np.array([*self.si_point_xy, 0.0])
         )[0]
-        block = np.maximum(seg - 13.0, z - z_post_top)
+        taper = 13.0 - 5.0 * np.clip((z_post_top - z) / 70.0, 0.0, 1.0)
+        block = np.maximum(seg - taper, z - z_post_top)
         d = sdf.smooth_union(d, block.astype(np.float32), 6.0)
         d = np.maximum(d, self.z_bottom_mm - z)
         d = np.array(np.broadcast_to(d, np.broadcast_shapes(np.shape(x), np.shape(y), np.shape(z))), dtype=np.float32)

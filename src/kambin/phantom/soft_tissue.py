@@ -2,9 +2,9 @@
 psoas, iliacus and quadratus lumborum muscles, kidneys, aorta and vena cava, the peritoneal
 cavity with bowel loops, and retroperitoneal fat.
 
-Sizes are those of an adult abdominal CT at L3 (body about 320 x 225 mm for an average
-habitus; psoas cross-section growing from about 2 cm^2 at L1 to 15-20 cm^2 at L4-L5, Reid JG
-et al., J Anat 1994; kidneys about 11 x 6 x 4 cm, hilum at L1-L2, the right 1-2 cm lower;
+Sizes are those of an adult abdominal CT at L3 (body about 330 x 250 mm for an average
+habitus; psoas cross-section growing from about 2 cm^2 at L1 to 10-15 cm^2 at L4-L5 in adult CT
+series; kidneys about 11 x 6 x 4 cm, hilum at L1-L2, the right 1-2 cm lower;
 aorta bifurcating at L4). Everything is an implicit shape of the spine profile.
 """
 

@@ -1,8 +1,8 @@
 """The lumbar column: vertebrae L1-S1 stacked along the lordosis, with discs and facet joints.
 
 The chain starts at the S1 superior endplate, tilted by the sacral slope, and goes up: each
-disc is a wedge of its segmental lordosis (Roussouly 2005) and its mid-height (Twomey 1985,
-Roberts 1997); each body a box of its height, L5 itself wedged. World frame: LPS mm, the L3
+disc is a wedge of its segmental lordosis (Roussouly 2005) and its mid-height (Twomey 1987);
+each body a box of its height, L5 itself wedged. World frame: LPS mm, the L3
 body centre at the origin.
 """
 

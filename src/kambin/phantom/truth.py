@@ -92,6 +92,9 @@ class LevelTruth(_Model):
 
 
 class DuralSacTruth(_Model):
+    """The dura as a round tube: the label map's dural_sac, spinal_cord and cauda_equina voxels
+    (and the first mm of each root's take-off) together fill exactly this tube."""
+
     centerline_lps_mm: list[Point]
     radius_mm: list[float]
 
