@@ -34,3 +34,17 @@ def test_habitus_changes_fat_not_spine(patient_factory):
     assert (obese.labels.voxels == fat).sum() > 2.0 * (slim.labels.voxels == fat).sum()
     assert obese.truth.vertebrae["L4"] == slim.truth.vertebrae["L4"]
     assert obese.truth.morphometry["fat_thickness_mm"] > 2 * slim.truth.morphometry["fat_thickness_mm"]
+
+
+def test_streaks_and_noise_options_change_only_the_ct(patient_factory):
+    from kambin.phantom import make_patient
+
+    plain = make_patient(2, spacing_mm=(4.0, 4.0, 4.0), noise=False)
+    streaky = make_patient(2, spacing_mm=(4.0, 4.0, 4.0), noise=False, streaks=True)
+    noisy = patient_factory(2, 4.0)
+    np.testing.assert_array_equal(plain.labels.voxels, streaky.labels.voxels)
+    np.testing.assert_array_equal(plain.labels.voxels, noisy.labels.voxels)
+    diff = streaky.ct.voxels.astype(float) - plain.ct.voxels
+    assert np.abs(diff).max() > 15.0  # streaks are there
+    air = plain.ct.voxels[:, :3, :]
+    assert air.std() < 2.0 and noisy.ct.voxels[:, :3, :].std() > 5.0

@@ -61,8 +61,9 @@ def finish_ct(
     rng = np.random.default_rng([int(seed), 202])
     spacing = np.asarray(spacing_mm, dtype=float)
     field = rng.standard_normal(hu.shape, dtype=np.float32)
-    # Trabecular texture: band-limited around 1 mm, 45 HU SD in cancellous bone.
-    fine = ndimage.gaussian_filter(field, sigma=0.7 / spacing, mode="nearest")
+    # Trabecular texture: band-limited around 1 mm, longer along z (the vertical trabeculae of
+    # lumbar bodies), 45 HU SD in cancellous bone.
+    fine = ndimage.gaussian_filter(field, sigma=np.array([0.7, 0.7, 1.4]) / spacing, mode="nearest")
     fine *= 1.0 / max(float(fine.std()), 1e-6)
     np.add(hu, np.where(tissue == T_CANCELLOUS, 45.0 * fine, 0.0).astype(np.float32), out=hu)
     # Slow heterogeneity of fat and muscle (fatty marbling of the paraspinals).

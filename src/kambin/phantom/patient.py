@@ -314,7 +314,7 @@ class _VertebraShape:
     def hu(self, x, y, z, d):
         _, body = self.vert.sdf(x, y, z)
         in_body = body <= d + 0.4
-        thickness = np.where(in_body, 0.7, 1.8)
+        thickness = np.where(in_body, 0.7, 2.2)
         canc = np.where(in_body, self.morph.cancellous_hu, self.morph.cancellous_hu + 150.0)
         if self.vert.is_sacrum:
             canc = canc - 30.0
