@@ -11,7 +11,7 @@ from kambin.workflows.demo import run_demo
 def test_demo_writes_every_file_and_a_safe_plan(tmp_path):
     steps = []
     result = run_demo(tmp_path / "demo", step=steps.append, spacing_mm=1.5)
-    assert steps == ["synthetic patient", "segmentation", "plan", "rehearsal views"]
+    assert steps == ["synthetic patient", "segmentation", "plan", "rehearsal views", "report"]
     for path in result.files.values():
         assert path.exists() and path.stat().st_size > 0 and path.is_relative_to(tmp_path / "demo")
     plan = json.loads((tmp_path / "demo" / "plan.json").read_text())

@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "kambin.cli.phantom",
     "kambin.cli.segment",
     "kambin.cli.plan",
+    "kambin.cli.report",
     "kambin.cli.render",
     "kambin.cli.calibrate",
     "kambin.cli.register",

@@ -31,3 +31,5 @@ def demo_command(
     for key, path in result.files.items():
         files.add_row(key, str(path))
     console.print(files)
+    if "report" in result.files:
+        console.print(f"report: {result.files['report']}", highlight=False)

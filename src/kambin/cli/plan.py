@@ -28,6 +28,7 @@ def plan_command(
     cannula_mm: float = typer.Option(7.0, "--cannula-mm", help="Working cannula outer diameter in mm."),
     target: tuple[float, float, float] | None = typer.Option(None, "--target", help="Target X Y Z in LPS mm."),
     slicer: Path | None = typer.Option(None, "--slicer", help="Also write a 3D Slicer markups line (.mrk.json)."),
+    report: Path | None = typer.Option(None, "--report", help="Also write the HTML report (pictures embedded)."),
     resolution_deg: float = typer.Option(0.5, "--resolution", help="Angular resolution of the search, degrees."),
 ) -> None:
     """Plan the safest path through Kambin's triangle (or the interlaminar window), with its reasons."""
@@ -52,7 +53,7 @@ def plan_command(
         raise InvalidInputError(
             f"{'.'.join(map(str, first['loc']))}: {first['msg'].removeprefix('Value error, ')}"
         ) from None
-    for path in (output, slicer):
+    for path in (output, slicer, report):
         if path is not None and not path.parent.is_dir():
             raise InvalidInputError(f"{path.parent}: output directory does not exist")
     ct = read_volume(ct_path)
@@ -67,10 +68,23 @@ def plan_command(
     names = _sidecar(labels_path)
     with console.status("planning"):
         result = plan(ct, labels, request, names)
+    result = result.model_copy(
+        update={"inputs": {"ct": str(ct_path.absolute()), "labels": str(labels_path.absolute())}}
+    )
     markups = slicer_markups(result) if slicer is not None and result.feasible else None
+    html = None
+    if report is not None:
+        from kambin.report import build_report
+
+        with console.status("rendering the report"):
+            html = build_report(result, ct, labels)
     write_plan(result, output)
     if markups is not None:
         write_json(markups, slicer)
+    if html is not None:
+        from kambin.report.plan_report import write_text
+
+        write_text(html, report)
     table = Table(title=f"kambin plan {level} {side} ({DISCLAIMER})", show_header=False)
     table.add_column("", style="bold")
     table.add_column("")
@@ -90,7 +104,10 @@ def plan_command(
     for reason in result.reasons:
         table.add_row("reason", reason)
     console.print(table)
-    console.print(f"wrote {output}" + (f" and {slicer}" if markups is not None else ""), highlight=False)
+    written = [
+        str(p) for p, made in ((output, True), (slicer, markups is not None), (report, html is not None)) if made
+    ]
+    console.print(f"wrote {', '.join(written)}", highlight=False)
     if slicer is not None and markups is None:
         console.print("no markups written: the plan has no safe path", highlight=False)
 

@@ -99,5 +99,6 @@ class Plan(_Model):
     entry_estimated: bool = Field(description="true when the skin is not in view and the entry was extrapolated")
     alternatives: list[Trajectory]
     search: dict = Field(description="resolution, guarantee and evaluations of the search")
+    inputs: dict[str, str] = Field(default_factory=dict, description="paths of the CT and label map planned on")
     kambin_version: str = Field(default_factory=lambda: version("kambin"))
     disclaimer: str = DISCLAIMER

@@ -6,8 +6,8 @@
 3. Plan the safest transforaminal path. The planner needs nerve roots and the dural sac, which
    kambin's segmentation does not estimate yet, so this step plans on the phantom's ground-truth
    label map and says so; the plan is then checked against the true roots and dural sac.
-4. Rehearse: AP and lateral simulated fluoroscopy with the cannula, and the endoscope's view at
-   the target.
+4. Rehearse: AP and lateral simulated fluoroscopy with the cannula, and the endoscope's view of
+   Kambin's triangle; then the plan report (HTML, pictures embedded).
 """
 
 from __future__ import annotations
@@ -72,6 +72,7 @@ def _run(out: Path, step: Callable[[str], None], spacing_mm: float) -> DemoResul
     from kambin.planning.models import PlanRequest
     from kambin.planning.planner import plan
     from kambin.render.views import endoscope_meshes, endoscope_view, fluoroscopy_view, write_image
+    from kambin.report import write_report
 
     result = DemoResult(out)
 
@@ -171,6 +172,10 @@ def _run(out: Path, step: Callable[[str], None], spacing_mm: float) -> DemoResul
         image = endoscope_view(meshes, planned.entry_lps_mm, planned.target_lps_mm, at=max(planned.depth_mm - 5.0, 0.0))
         result.files["endoscope view"] = write_image(image, out / "endoscope-triangle.png")
         done(name)
+
+    name = timed("report")
+    result.files["report"] = write_report(planned, patient.ct, patient.labels, out / "report.html")
+    done(name)
     return result
 
 

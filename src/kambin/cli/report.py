@@ -1,0 +1,46 @@
+"""`kambin report PLAN.json`: the plan report as one self-contained HTML file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from kambin.cli.app import app, console
+from kambin.errors import InvalidInputError, UnreadableFileError
+
+
+@app.command("report")
+def report_command(
+    plan_path: Path = typer.Argument(..., metavar="PLAN.json", help="A plan written by `kambin plan`."),
+    output: Path = typer.Option(..., "-o", "--output", help="REPORT.html to write."),
+    ct_path: Path | None = typer.Option(None, "--ct", help="The CT planned on (default: the plan's inputs.ct)."),
+    labels_path: Path | None = typer.Option(
+        None, "--labels", help="Its label map (default: the plan's inputs.labels)."
+    ),
+) -> None:
+    """Write the HTML report of a plan: numbers, clearances and risks, 3D views, slices, fluoroscopy, endoscope."""
+    from pydantic import ValidationError
+
+    from kambin.imaging import read_volume
+    from kambin.planning.models import Plan
+    from kambin.report import build_report
+    from kambin.report.plan_report import write_text
+
+    if not plan_path.is_file():
+        raise UnreadableFileError(f"{plan_path}: no such file")
+    try:
+        plan = Plan.model_validate(json.loads(plan_path.read_text()))
+    except (json.JSONDecodeError, ValidationError) as error:
+        raise InvalidInputError(f"{plan_path}: not a kambin plan ({str(error).splitlines()[0]})") from None
+    if not output.parent.is_dir():
+        raise InvalidInputError(f"{output.parent}: output directory does not exist")
+    ct_path = ct_path or (Path(plan.inputs["ct"]) if "ct" in plan.inputs else None)
+    labels_path = labels_path or (Path(plan.inputs["labels"]) if "labels" in plan.inputs else None)
+    if ct_path is None or labels_path is None:
+        raise InvalidInputError(f"{plan_path} does not name its CT and label map; pass --ct and --labels")
+    ct, labels = read_volume(ct_path), read_volume(labels_path)
+    with console.status("rendering the report"):
+        html = build_report(plan, ct, labels)
+    console.print(f"wrote {write_text(html, output)}", highlight=False)

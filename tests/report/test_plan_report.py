@@ -1,0 +1,66 @@
+"""The plan report: every section, numbers taken from the plan, pictures embedded; and the CLI."""
+
+import json
+import re
+
+import pytest
+
+from kambin.cli import main
+from kambin.phantom import make_patient
+from kambin.phantom.export import write_patient
+from kambin.planning.models import Plan, PlanRequest
+from kambin.planning.planner import plan
+from kambin.report import build_report
+
+
+@pytest.fixture(scope="module")
+def planned(tmp_path_factory):
+    patient = make_patient(3, pathology="foraminal-herniation", level="L4-L5", side="left", spacing_mm=(1.5, 1.5, 1.5))
+    directory = write_patient(patient, tmp_path_factory.mktemp("report") / "patient")
+    return patient, plan(patient.ct, patient.labels, PlanRequest(level="L4-L5", side="left")), directory
+
+
+def test_report_has_every_section_and_the_plans_numbers(planned):
+    patient, result, _ = planned
+    assert result.feasible
+    html = build_report(result, patient.ct, patient.labels)
+    for heading in ("The numbers", "Clearances and the risk each one guards against", "Why", "Pictures",
+                    "Alternatives", "For the patient"):
+        assert f"<h2>{heading}</h2>" in html
+    for title in ("3D, from behind", "3D, from the side", "slice along the path", "simulated fluoroscopy, AP",
+                  "simulated fluoroscopy, LATERAL", "endoscope view"):
+        assert title in html
+    assert len(re.findall(r'src="data:image/png;base64,', html)) == 7
+    assert f"{result.entry_offset_from_midline_mm / 10:.1f} cm" in html
+    assert f"{result.axial_angle_deg:.1f}&deg;" in html
+    assert "nerve injury to the exiting root" in html and "dural tear" in html
+    assert "above the left iliac crest" in html and "iliac crest not in the label map" not in html
+    assert result.disclaimer in html and "@media print" in html
+    # The patient's paragraph is built from the plan's own figures.
+    summary = html.split("<h2>For the patient</h2>")[1]
+    assert f"{result.entry_offset_from_midline_mm / 10:.0f} cm from the middle of your back" in summary
+    assert f"{result.clearances_mm['exiting_root'].clearance_mm:.1f} mm from the nerve" in summary
+
+
+def test_infeasible_plan_report_says_so_without_pictures(planned):
+    patient, result, _ = planned
+    blocked = result.model_copy(update={"feasible": False, "approach": None, "entry_lps_mm": None, "alternatives": [],
+                                        "clearances_mm": {}, "reasons": ["no safe path: test"]})
+    html = build_report(blocked, patient.ct, patient.labels)
+    assert "No safe path" in html and "data:image/png" not in html and "no safe path: test" in html
+
+
+def test_plan_then_report_cli(planned, tmp_path, capsys):
+    _, _, directory = planned
+    plan_path, report_path = tmp_path / "plan.json", tmp_path / "report.html"
+    with pytest.raises(SystemExit) as done:
+        main(["plan", str(directory / "ct.nii.gz"), "--level", "L4-L5", "--side", "left", "-o", str(plan_path)])
+    assert done.value.code in (0, None)
+    assert Plan.model_validate(json.loads(plan_path.read_text())).inputs["ct"].endswith("ct.nii.gz")
+    with pytest.raises(SystemExit) as done:
+        main(["report", str(plan_path), "-o", str(report_path)])
+    assert done.value.code in (0, None) and "<h2>The numbers</h2>" in report_path.read_text()
+    with pytest.raises(SystemExit) as done:
+        main(["report", str(tmp_path / "missing.json"), "-o", str(tmp_path / "r.html")])
+    assert done.value.code == 1 and "no such file" in capsys.readouterr().err
+    assert not (tmp_path / "r.html").exists()
