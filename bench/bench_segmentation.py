@@ -43,7 +43,9 @@ def _timed_child(queue):
     shape = np.array([512, 512, 300])
     from kambin.imaging.volume import Volume
 
-    grid = Volume.from_geometry(np.zeros(tuple(shape), np.int16), tuple(spacing), tuple(centre - spacing * (shape - 1) / 2))
+    grid = Volume.from_geometry(
+        np.zeros(tuple(shape), np.int16), tuple(spacing), tuple(centre - spacing * (shape - 1) / 2)
+    )
     big = resample_like(ct, grid, "linear", fill_value=-1024.0)
     start = time.perf_counter()
     image = sitk.GetImageFromArray(big.voxels)
@@ -70,10 +72,22 @@ def run(report) -> None:
         result = segment_spine(ct, lowest=hint)
         for i, d in _dice(result.labels.voxels, truth.voxels).items():
             scores.append(d)
-            report(name=f"verse_dice_{case}_{label_by_id(i).name}", value=round(d, 4), unit="Dice",
-                   baseline="VerSe 2020 winners 0.91", baseline_value=0.91, hint=f"--lowest {hint}")
-    report(name="verse_dice_mean", value=round(float(np.mean(scores)), 4), unit="Dice",
-           baseline="VerSe 2020 winners 0.91", baseline_value=0.91, target=0.85)
+            report(
+                name=f"verse_dice_{case}_{label_by_id(i).name}",
+                value=round(d, 4),
+                unit="Dice",
+                baseline="VerSe 2020 winners 0.91",
+                baseline_value=0.91,
+                hint=f"--lowest {hint}",
+            )
+    report(
+        name="verse_dice_mean",
+        value=round(float(np.mean(scores)), 4),
+        unit="Dice",
+        baseline="VerSe 2020 winners 0.91",
+        baseline_value=0.91,
+        target=0.85,
+    )
 
     ct = read_volume(SHARED / "totalseg-example" / "example_ct.nii.gz")
     truth = import_label_map(SHARED / "totalseg-example" / "example_ct_totalseg_labels.nii.gz", "totalsegmentator", ct)
@@ -81,19 +95,49 @@ def run(report) -> None:
     result = segment_spine(ct)
     seconds = time.perf_counter() - start
     for i, d in _dice(result.labels.voxels, truth.voxels).items():
-        report(name=f"totalseg_example_dice_{label_by_id(i).name}", value=round(d, 4), unit="Dice",
-               baseline="TotalSegmentator's own labels", baseline_value=1.0, identification=result.identification)
-    report(name="totalseg_example_seconds", value=round(seconds, 2), unit="s", baseline="target 15 s",
-           baseline_value=15.0, shape=list(ct.shape_ijk))
+        report(
+            name=f"totalseg_example_dice_{label_by_id(i).name}",
+            value=round(d, 4),
+            unit="Dice",
+            baseline="TotalSegmentator's own labels",
+            baseline_value=1.0,
+            identification=result.identification,
+        )
+    report(
+        name="totalseg_example_seconds",
+        value=round(seconds, 2),
+        unit="s",
+        baseline="target 15 s",
+        baseline_value=15.0,
+        shape=list(ct.shape_ijk),
+    )
 
     queue = multiprocessing.get_context("fork").Queue()
     child = multiprocessing.get_context("fork").Process(target=_timed_child, args=(queue,))
     child.start()
     seconds, baseline_s, rss_before_mb, rss_mb, vertebrae, voxels = queue.get(timeout=900)
     child.join()
-    report(name="segment_512x512x300_seconds", value=round(seconds, 2), unit="s", baseline="target 15 s",
-           baseline_value=15.0, sitk_threshold_components_s=round(baseline_s, 2), vertebrae=vertebrae)
-    report(name="segment_512x512x300_peak_rss", value=round(rss_mb, 0), unit="MB", baseline="target 4 GB",
-           baseline_value=4096.0, rss_before_segmentation_mb=round(rss_before_mb, 0))
-    report(name="segment_512x512x300_voxels_per_second", value=round(voxels / seconds, 0), unit="voxel/s",
-           baseline="SimpleITK threshold + connected components", baseline_value=round(voxels / baseline_s, 0))
+    report(
+        name="segment_512x512x300_seconds",
+        value=round(seconds, 2),
+        unit="s",
+        baseline="target 15 s",
+        baseline_value=15.0,
+        sitk_threshold_components_s=round(baseline_s, 2),
+        vertebrae=vertebrae,
+    )
+    report(
+        name="segment_512x512x300_peak_rss",
+        value=round(rss_mb, 0),
+        unit="MB",
+        baseline="target 4 GB",
+        baseline_value=4096.0,
+        rss_before_segmentation_mb=round(rss_before_mb, 0),
+    )
+    report(
+        name="segment_512x512x300_voxels_per_second",
+        value=round(voxels / seconds, 0),
+        unit="voxel/s",
+        baseline="SimpleITK threshold + connected components",
+        baseline_value=round(voxels / baseline_s, 0),
+    )

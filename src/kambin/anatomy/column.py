@@ -164,7 +164,8 @@ def _find_discs(column: Column, profile: np.ndarray, normals: np.ndarray) -> tup
     """Disc planes at the profile's narrow deep dips, regularised by the segment spacing.
 
     Vertebral segments along a spine are of similar height (within about 30 % from one to the
-    next), so with the median spacing of the dips as the yardstick a gap of more than 1.45 of it (or an end of the column more than 1.6 of it beyond the last dip)
+    next), so with the median spacing of the dips as the yardstick a gap of more than 1.45 of it
+    (or an end of the column more than 1.6 of it beyond the last dip)
     gets the deepest dip inside it added, and of two dips closer than 0.6 of it the shallower one
     (a body's interior) is dropped.
     """
@@ -191,7 +192,8 @@ def _find_discs(column: Column, profile: np.ndarray, normals: np.ndarray) -> tup
             if not changed:
                 break
         spacing = float(np.median(np.diff(zs)))
-        for end_start, end_stop, at in ((zs[-1] + int(0.6 * spacing), high - 5, len(zs)), (low + 5, zs[0] - int(0.6 * spacing), 0)):
+        ends = ((zs[-1] + int(0.6 * spacing), high - 5, len(zs)), (low + 5, zs[0] - int(0.6 * spacing), 0))
+        for end_start, end_stop, at in ends:
             if end_stop - end_start > 3:
                 z = end_start + int(np.argmin(smooth[end_start:end_stop]))
                 if smooth[z] <= 0.5 * DISC_MAX_FRACTION:

@@ -56,7 +56,9 @@ def has_sacrum(labels: np.ndarray, other: np.ndarray, segment: int, disc_z: floa
     return bool((lateral > 25).sum() > 20 and (lateral < -25).sum() > 20)
 
 
-def rib_sides(labels: np.ndarray, other: np.ndarray, bone: np.ndarray, x_mid: np.ndarray, count: int) -> list[tuple[bool, bool]]:
+def rib_sides(
+    labels: np.ndarray, other: np.ndarray, bone: np.ndarray, x_mid: np.ndarray, count: int
+) -> list[tuple[bool, bool]]:
     """Per segment 1..count: is a rib's head next to it on the left (+x) and right (-x) side?
 
     A rib is a component of bone outside the vertebrae that reaches RIB_MIN_REACH_MM from the
@@ -121,10 +123,14 @@ def name_segments(evidence: Evidence, lowest: str | None, highest: str | None) -
     if lowest is not None or highest is not None:
         for option, value in (("--lowest", lowest), ("--highest", highest)):
             if value is not None and value not in SEQUENCE:
-                raise InvalidInputError(f"{option} must be a vertebra name such as L5, T12 or S1 ({', '.join(SEQUENCE)}), not {value!r}")
+                raise InvalidInputError(
+                    f"{option} must be a vertebra name such as L5, T12 or S1 ({', '.join(SEQUENCE)}), not {value!r}"
+                )
         whole = [n for n in range(vertebrae_count) if evidence.whole[n]]
         if not whole:
-            raise InvalidInputError("no vertebra is wholly in view (each is cut by the crop); the hint cannot be applied")
+            raise InvalidInputError(
+                "no vertebra is wholly in view (each is cut by the crop); the hint cannot be applied"
+            )
         if lowest is not None:
             names = _names_from(whole[-1], lowest, count)
             how = f"user hint --lowest {lowest}"
@@ -137,7 +143,9 @@ def name_segments(evidence: Evidence, lowest: str | None, highest: str | None) -
             )
         for evidence_name, derived in (("the sacrum", from_sacrum), ("the last ribs", from_ribs)):
             if derived is not None and derived[:vertebrae_count] != names[:vertebrae_count]:
-                warnings.append(f"the hint disagrees with {evidence_name} in view (transitional anatomy?); the hint was used")
+                warnings.append(
+                    f"the hint disagrees with {evidence_name} in view (transitional anatomy?); the hint was used"
+                )
         return Naming(tuple(names), how, 0.9, tuple(warnings))
     if from_sacrum is not None and from_ribs is not None:
         if from_sacrum == from_ribs:
@@ -151,7 +159,9 @@ def name_segments(evidence: Evidence, lowest: str | None, highest: str | None) -
         return Naming(tuple(from_sacrum), "sacrum in view", 0.9, ())
     if from_ribs is not None:
         confidence = 0.85 if rib_both else 0.7
-        return Naming(tuple(from_ribs), f"last ribs in view ({'both sides' if rib_both else 'one side'})", confidence, ())
+        return Naming(
+            tuple(from_ribs), f"last ribs in view ({'both sides' if rib_both else 'one side'})", confidence, ()
+        )
     raise InvalidInputError(
         f"{vertebrae_count} vertebrae found but neither the sacrum nor the last ribs are in view, so they "
         "cannot be named from the image; give --lowest NAME or --highest NAME (the lowest or highest "

@@ -57,7 +57,9 @@ def scheme_mapping(scheme: str, ids: list[int]) -> tuple[dict[int, int], list[st
             if i in _VERSE_NAMES:
                 mapping[i] = label(_VERSE_NAMES[i]).id
             elif i in _VERSE_UNNAMED:
-                warnings.append(f"dropped VerSe id {i} ({_VERSE_UNNAMED[i]}, a transitional vertebra with no registry name)")
+                warnings.append(
+                    f"dropped VerSe id {i} ({_VERSE_UNNAMED[i]}, a transitional vertebra with no registry name)"
+                )
             else:
                 raise InvalidInputError(f"id {i} is not a VerSe vertebra id (1-28); is this a VerSe mask?")
     elif scheme.startswith("json:"):
@@ -69,7 +71,7 @@ def scheme_mapping(scheme: str, ids: list[int]) -> tuple[dict[int, int], list[st
 
 def _json_mapping(path: Path, ids: list[int]) -> dict[int, int]:
     if not path.is_file():
-        raise UnreadableFileError(f"{path}: label mapping file not found (expected JSON: {{\"27\": \"vertebrae_L5\"}})")
+        raise UnreadableFileError(f'{path}: label mapping file not found (expected JSON: {{"27": "vertebrae_L5"}})')
     try:
         raw = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
@@ -113,9 +115,8 @@ def import_label_map(path: str | os.PathLike, scheme: str, ct: Volume | None) ->
         raise InvalidInputError(f"--label-scheme must be one of {SCHEMES}, not {scheme!r}")
     volume = read_volume(path)
     voxels = volume.voxels
-    if voxels.dtype.kind == "f":
-        if not np.all(np.isfinite(voxels)) or np.any(voxels != np.round(voxels)):
-            raise InvalidInputError(f"{path}: not a label map (non-integer values); expected integer label ids")
+    if voxels.dtype.kind == "f" and (not np.all(np.isfinite(voxels)) or np.any(voxels != np.round(voxels))):
+        raise InvalidInputError(f"{path}: not a label map (non-integer values); expected integer label ids")
     if voxels.size == 0 or voxels.min() < 0:
         raise InvalidInputError(f"{path}: not a label map (negative values); expected label ids >= 0")
     voxels = voxels.astype(np.int64)

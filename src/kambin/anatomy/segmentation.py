@@ -79,7 +79,9 @@ def check_ct(ct: Volume) -> None:
             f"the volume is {ct.shape_ijk} voxels ({np.round(extent).astype(int).tolist()} mm): at least "
             f"{MIN_SLICES} slices and {MIN_EXTENT_MM:.0f} mm along every axis are needed to see a vertebra"
         )
-    sample = ct.voxels[:: max(1, ct.shape_ijk[0] // 64), :: max(1, ct.shape_ijk[1] // 64), :: max(1, ct.shape_ijk[2] // 64)]
+    sample = ct.voxels[
+        :: max(1, ct.shape_ijk[0] // 64), :: max(1, ct.shape_ijk[1] // 64), :: max(1, ct.shape_ijk[2] // 64)
+    ]
     low, high = np.percentile(sample, [0.5, 99.9])
     if sample.min() > -200 or low > -50:
         raise InvalidInputError(

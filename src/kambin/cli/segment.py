@@ -33,11 +33,17 @@ def _totalsegmentator_missing() -> str:
 @app.command("segment")
 def segment_command(
     ct_path: Path = typer.Argument(..., help="CT: DICOM directory, NIfTI, NRRD or MHA."),
-    output: Path = typer.Option(..., "-o", "--output", help="Label map to write (.nii.gz); a .json sidecar goes next to it."),
+    output: Path = typer.Option(
+        ..., "-o", "--output", help="Label map to write (.nii.gz); a .json sidecar goes next to it."
+    ),
     lowest: str | None = typer.Option(None, "--lowest", help="Name of the lowest vertebra wholly in view (e.g. L5)."),
-    highest: str | None = typer.Option(None, "--highest", help="Name of the highest vertebra wholly in view (e.g. T12)."),
+    highest: str | None = typer.Option(
+        None, "--highest", help="Name of the highest vertebra wholly in view (e.g. T12)."
+    ),
     labels_from: Path | None = typer.Option(None, "--labels-from", help="Import this label map instead of segmenting."),
-    label_scheme: str | None = typer.Option(None, "--label-scheme", help=f"Ids of --labels-from: {', '.join(SCHEMES)}."),
+    label_scheme: str | None = typer.Option(
+        None, "--label-scheme", help=f"Ids of --labels-from: {', '.join(SCHEMES)}."
+    ),
     engine: str = typer.Option("classical", "--engine", help=f"Segmentation engine: {', '.join(ENGINES)}."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
@@ -49,7 +55,9 @@ def segment_command(
     if engine == "totalsegmentator":
         missing = _totalsegmentator_missing()
         if missing:
-            raise InvalidInputError(f"--engine totalsegmentator needs {missing}; use the default engine or --labels-from")
+            raise InvalidInputError(
+                f"--engine totalsegmentator needs {missing}; use the default engine or --labels-from"
+            )
         raise InvalidInputError(
             "--engine totalsegmentator: run TotalSegmentator yourself and pass its output with "
             "--labels-from FILE --label-scheme totalsegmentator (calling it in-process is not supported yet)"
@@ -60,7 +68,10 @@ def segment_command(
         ids = sorted((int(i) for i in np.unique(labels.voxels) if i != 0), reverse=True)  # cranial first
         names = [label_by_id(i).name.removeprefix("vertebrae_") for i in ids]
         result = SpineSegmentation(
-            labels=labels, vertebrae=names, identification=f"imported ({label_scheme})", confidence=1.0,
+            labels=labels,
+            vertebrae=names,
+            identification=f"imported ({label_scheme})",
+            confidence=1.0,
             warnings=list(labels.warnings),
         )
     else:

@@ -16,7 +16,9 @@ from kambin.imaging.volume import Volume
 _INTERPOLATORS = {"linear": sitk.sitkLinear, "nearest": sitk.sitkNearestNeighbor, "bspline": sitk.sitkBSpline}
 
 
-def resample_axis_aligned(volume: Volume, spacing_mm: float, interpolation: str = "linear", fill_value: float = -1024.0) -> Volume:
+def resample_axis_aligned(
+    volume: Volume, spacing_mm: float, interpolation: str = "linear", fill_value: float = -1024.0
+) -> Volume:
     """Resample onto an identity-direction grid of isotropic spacing that covers the volume's extent."""
     if interpolation not in _INTERPOLATORS:
         raise InvalidInputError(f"interpolation must be one of {sorted(_INTERPOLATORS)}, not {interpolation!r}")
