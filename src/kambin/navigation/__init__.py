@@ -1,0 +1,1 @@
+"""Navigation: the real-time pipeline, guidance, alarms, overlay, and session recording/replay."""
