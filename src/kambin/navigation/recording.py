@@ -69,8 +69,9 @@ class SessionWriter:
 
     def _open_chunk(self) -> None:
         self._chunk += 1
-        self._records = open(self.directory / f"records-{self._chunk:06d}.jsonl", "a", encoding="utf-8")
-        self._video = open(self.directory / f"video-{self._chunk:06d}.bin", "ab")
+        # Held open across calls (closed in _close_chunk): a context manager cannot span them.
+        self._records = open(self.directory / f"records-{self._chunk:06d}.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        self._video = open(self.directory / f"video-{self._chunk:06d}.bin", "ab")  # noqa: SIM115
         self._video_offset = 0
         self._chunk_start_t = None
 
