@@ -26,10 +26,12 @@ class AlarmConfig(BaseModel):
     """Distances (mm, from the tip) at which an alarm warns and at which it says stop."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    warn_mm: dict[str, float] = Field(default_factory=lambda: {"exiting_root": 3.0, "traversing_root": 3.0,
-                                                               "dural_sac": 3.0, "bone": 1.0})
-    stop_mm: dict[str, float] = Field(default_factory=lambda: {"exiting_root": 1.0, "traversing_root": 1.0,
-                                                               "dural_sac": 1.0, "bone": 0.0})
+    warn_mm: dict[str, float] = Field(
+        default_factory=lambda: {"exiting_root": 3.0, "traversing_root": 3.0, "dural_sac": 3.0, "bone": 1.0}
+    )
+    stop_mm: dict[str, float] = Field(
+        default_factory=lambda: {"exiting_root": 1.0, "traversing_root": 1.0, "dural_sac": 1.0, "bone": 0.0}
+    )
     max_registration_error_mm: float = 2.0
 
     @model_validator(mode="after")
@@ -63,7 +65,9 @@ class Guidance:
 class GuidanceModel:
     """Guidance for one plan: entry and target (LPS mm) and the structures' clearance fields."""
 
-    def __init__(self, entry_lps_mm, target_lps_mm, fields: dict[str, ClearanceField], alarms: AlarmConfig | None = None):
+    def __init__(
+        self, entry_lps_mm, target_lps_mm, fields: dict[str, ClearanceField], alarms: AlarmConfig | None = None
+    ):
         self.entry = np.asarray(entry_lps_mm, dtype=np.float64)
         self.target = np.asarray(target_lps_mm, dtype=np.float64)
         length = float(np.linalg.norm(self.target - self.entry))
@@ -73,15 +77,21 @@ class GuidanceModel:
         self.fields = {name: f for name, f in fields.items() if name in WATCHED}
         self.alarms = alarms or AlarmConfig()
 
-    def update(self, t: float, tip_lps_mm, direction_lps, pose_status: str = "ok",
-               registration_error_mm: float | None = 0.0) -> Guidance:
+    def update(
+        self, t: float, tip_lps_mm, direction_lps, pose_status: str = "ok", registration_error_mm: float | None = 0.0
+    ) -> Guidance:
         """Guidance at time t for a tip position and shaft direction (CT LPS)."""
         if registration_error_mm is None:
             return Guidance(t, "no_registration", ("no registration: guidance off",))
         if registration_error_mm > self.alarms.max_registration_error_mm:
-            return Guidance(t, "poor_registration", (
-                f"poor registration ({registration_error_mm:.1f} mm > {self.alarms.max_registration_error_mm:g} mm): "
-                "guidance off",))
+            return Guidance(
+                t,
+                "poor_registration",
+                (
+                    f"poor registration ({registration_error_mm:.1f} mm > {self.alarms.max_registration_error_mm:g} mm): "
+                    "guidance off",
+                ),
+            )
         if pose_status not in ("ok", "estimated"):
             return Guidance(t, "tracking_lost", (f"tracking lost ({pose_status})",))
         tip = np.asarray(tip_lps_mm, dtype=np.float64)
@@ -104,6 +114,13 @@ class GuidanceModel:
                 state = "warn" if state == "ok" else state
                 alarms.append(f"warning: {label} {distance:.1f} mm")
         return Guidance(
-            t, state, tuple(alarms), tuple(float(v) for v in tip), float(np.linalg.norm(self.target - tip)), depth,
-            off_plan, angle, distances,
+            t,
+            state,
+            tuple(alarms),
+            tuple(float(v) for v in tip),
+            float(np.linalg.norm(self.target - tip)),
+            depth,
+            off_plan,
+            angle,
+            distances,
         )
