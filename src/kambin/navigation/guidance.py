@@ -88,8 +88,8 @@ class GuidanceModel:
                 t,
                 "poor_registration",
                 (
-                    f"poor registration ({registration_error_mm:.1f} mm > {self.alarms.max_registration_error_mm:g} mm): "
-                    "guidance off",
+                    f"poor registration ({registration_error_mm:.1f} mm > "
+                    f"{self.alarms.max_registration_error_mm:g} mm): guidance off",
                 ),
             )
         if pose_status not in ("ok", "estimated"):
