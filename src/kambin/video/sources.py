@@ -81,6 +81,16 @@ class VideoSource(ABC):
         self.start()
         return self
 
+    def _paced(self, due_s: float, realtime: bool) -> float:
+        """The timestamp of a frame due at `due_s`: in real time, wait until then and read the clock;
+        otherwise the due time itself (a simulated clock)."""
+        if not realtime:
+            return due_s
+        wait = due_s - self._clock()
+        if wait > 0:
+            time.sleep(wait)
+        return self._clock()
+
     def __exit__(self, *exc) -> None:
         self.stop()
 
@@ -167,14 +177,7 @@ class FileSource(VideoSource):
         ok, image_bgr = self._capture.read()
         if not ok:
             return None
-        due = self._start_s + self.frames_delivered / self.fps
-        if self.realtime:
-            wait = due - self._clock()
-            if wait > 0:
-                time.sleep(wait)
-            timestamp = self._clock()
-        else:
-            timestamp = due
+        timestamp = self._paced(self._start_s + self.frames_delivered / self.fps, self.realtime)
         return cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB), timestamp
 
     def _close(self) -> None:
@@ -225,14 +228,7 @@ class SimulatedEndoscopeSource(VideoSource):
         self._start_s = self._clock()
 
     def _grab(self) -> tuple[np.ndarray, float] | None:
-        due = self._start_s + self.frames_delivered / self.rate_hz
-        if self.realtime:
-            wait = due - self._clock()
-            if wait > 0:
-                time.sleep(wait)
-            timestamp = self._clock()
-        else:
-            timestamp = due
+        timestamp = self._paced(self._start_s + self.frames_delivered / self.rate_hz, self.realtime)
         frame = self._renderer.render(self.scope_to_ct_at(timestamp - self._start_s))
         return frame.color_rgb, timestamp
 
