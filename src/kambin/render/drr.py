@@ -198,6 +198,50 @@ class DrrProjector:
 
     def line_integrals(self, geometry: CArmGeometry) -> np.ndarray:
         """(rows, columns) float32 line integrals of mu along each ray (dimensionless)."""
+        slices, (row_intercept, row_slope, column_intercept, column_slope), weight = self._joseph_rays(geometry)
+        rows, columns = geometry.shape
+        total = np.zeros((rows, columns), np.float32)
+        map_rows = np.empty_like(total)
+        map_columns = np.empty_like(total)
+        sample = np.empty((rows, columns), slices.dtype)
+        for s in range(slices.shape[0]):
+            cv2.scaleAdd(row_slope, float(s), row_intercept, dst=map_rows)
+            cv2.scaleAdd(column_slope, float(s), column_intercept, dst=map_columns)
+            cv2.remap(slices[s], map_columns, map_rows, cv2.INTER_LINEAR, dst=sample,
+                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            cv2.accumulate(sample, total)
+        return total * weight
+
+    def line_integrals_array(self, geometry: CArmGeometry, xp=np, map_coordinates=None, batch_slices: int = 16):
+        """The same line integrals with an array library: numpy with scipy.ndimage (the default), or
+        CuPy with cupyx.scipy.ndimage.map_coordinates to run on a GPU. Returns an `xp` array.
+
+        Each batch of slices is sampled in one map_coordinates call (order 1 at integer slice
+        indices is exactly the bilinear in-slice interpolation of Joseph's method); outside the
+        volume reads as 0, like the OpenCV path's constant border.
+        """
+        if map_coordinates is None:
+            map_coordinates = ndimage.map_coordinates
+        slices, affine, weight = self._joseph_rays(geometry)
+        row_intercept, row_slope, column_intercept, column_slope = (xp.asarray(a) for a in affine)
+        volume = xp.asarray(slices, dtype=xp.float32)
+        rows, columns = geometry.shape
+        total = xp.zeros((rows, columns), dtype=xp.float32)
+        for first in range(0, slices.shape[0], batch_slices):
+            index = xp.arange(first, min(first + batch_slices, slices.shape[0]), dtype=xp.float32)[:, None, None]
+            coordinates = xp.stack([
+                xp.broadcast_to(index, (len(index), rows, columns)),
+                row_intercept[None] + row_slope[None] * index,
+                column_intercept[None] + column_slope[None] * index,
+            ])
+            sampled = map_coordinates(volume, coordinates.reshape(3, -1), order=1, mode="grid-constant", cval=0.0)
+            total += sampled.reshape(len(index), rows, columns).sum(axis=0)
+        return total * xp.asarray(weight)
+
+    def _joseph_rays(self, geometry: CArmGeometry) -> tuple[np.ndarray, tuple[np.ndarray, ...], np.ndarray]:
+        """The slice stack, each ray's in-slice position as an affine function of the slice index
+        (row intercept and slope, column intercept and slope, each (rows, columns) float32), and
+        each ray's weight (length per slice times the attenuation scale)."""
         origins, ends = geometry.rays_lps()
         lps_to_voxel = np.linalg.inv(self._voxel_to_lps)
         to_ijk = lps_to_voxel[:3, :3]
@@ -223,22 +267,11 @@ class DrrProjector:
         slope = direction[:, others] / along[:, None]
         intercept = start[:, others] - start[:, [axis]] * slope
         rows, columns = geometry.shape
-        as_image = [np.ascontiguousarray(a.reshape(rows, columns).astype(np.float32))
-                    for a in (intercept[:, 0], slope[:, 0], intercept[:, 1], slope[:, 1])]
-        row_intercept, row_slope, column_intercept, column_slope = as_image
+        affine = tuple(np.ascontiguousarray(a.reshape(rows, columns).astype(np.float32))
+                       for a in (intercept[:, 0], slope[:, 0], intercept[:, 1], slope[:, 1]))
         # Length (mm) of each ray per slice: |voxel_to_lps * direction| / |direction along axis|.
         step_mm = np.linalg.norm(direction @ self._voxel_to_lps[:3, :3].T, axis=1) / np.abs(along)
-        total = np.zeros((rows, columns), np.float32)
-        map_rows = np.empty_like(total)
-        map_columns = np.empty_like(total)
-        sample = np.empty((rows, columns), slices.dtype)
-        for s in range(n_slices):
-            cv2.scaleAdd(row_slope, float(s), row_intercept, dst=map_rows)
-            cv2.scaleAdd(column_slope, float(s), column_intercept, dst=map_columns)
-            cv2.remap(slices[s], map_columns, map_rows, cv2.INTER_LINEAR, dst=sample,
-                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-            cv2.accumulate(sample, total)
-        return total * (step_mm.reshape(rows, columns) * self._scale).astype(np.float32)
+        return slices, affine, (step_mm.reshape(rows, columns) * self._scale).astype(np.float32)
 
 
 def drr(ct: Volume, geometry: CArmGeometry, mu_water_per_mm: float = MU_WATER_PER_MM) -> np.ndarray:
