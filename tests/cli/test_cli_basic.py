@@ -11,6 +11,8 @@ import pytest
 
 from kambin.cli import main
 
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
 KAMBIN = Path(sys.executable).parent / "kambin"
 INFO_KEYS = {
     "path", "shape_ijk", "spacing_mm", "origin_lps_mm", "direction_lps", "voxel_to_lps",
@@ -57,12 +59,40 @@ def test_info_table(capsys, shared_data):
     assert code == 0 and "100 x 86 x 37" in out and "spacing" in out
 
 
+def truncated_nifti(tmp: Path) -> Path:
+    data = (SHARED_DATA / "ct" / "totalseg-example" / "example_ct_sm.nii.gz").read_bytes()
+    (tmp / "cut.nii.gz").write_bytes(data[: len(data) // 2])
+    return tmp / "cut.nii.gz"
+
+
+def series_without_a_slice(tmp: Path) -> Path:
+    import pydicom
+
+    files = sorted((SHARED_DATA / "ct" / "totalseg-example" / "dicom").iterdir(),
+                   key=lambda p: float(pydicom.dcmread(p, stop_before_pixels=True).ImagePositionPatient[2]))
+    (tmp / "series").mkdir()
+    for n, file in enumerate(files):
+        if n != 9:
+            (tmp / "series" / file.name).write_bytes(file.read_bytes())
+    return tmp / "series"
+
+
+def two_dimensional(tmp: Path) -> Path:
+    import SimpleITK as sitk
+
+    sitk.WriteImage(sitk.GetImageFromArray(np.zeros((20, 30), dtype=np.int16)), str(tmp / "slice.nii.gz"))
+    return tmp / "slice.nii.gz"
+
+
 @pytest.mark.parametrize(
     ("make_input", "message"),
     [
         (lambda tmp: tmp / "missing.nii.gz", "no such file or directory"),
         (lambda tmp: tmp, "directory is empty"),
         (lambda tmp: (tmp / "x.nii.gz").write_text("text") and tmp / "x.nii.gz", "not a complete gzip file"),
+        (truncated_nifti, "not a complete gzip file"),
+        (series_without_a_slice, "1 slice(s) missing from the series"),
+        (two_dimensional, "a 2D image (30x20)"),
     ],
 )
 def test_bad_input_is_one_line_without_traceback(tmp_path, make_input, message):
