@@ -17,15 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
+from kambin.anatomy.metrics import dice_per_label
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ct"
-
-
-def _dice(result, truth):
-    out = {}
-    for i in np.unique(truth[truth > 0]):
-        a, b = result == i, truth == i
-        out[int(i)] = float(2 * np.sum(a & b) / (np.sum(a) + np.sum(b)))
-    return out
 
 
 def _timed_child(queue):
@@ -70,7 +64,7 @@ def run(report) -> None:
         ct = read_volume(SHARED / "verse" / f"{case}_ct.nii.gz")
         truth = import_label_map(SHARED / "verse" / f"{case}_seg-vert_msk.nii.gz", "verse", ct)
         result = segment_spine(ct, lowest=hint)
-        for i, d in _dice(result.labels.voxels, truth.voxels).items():
+        for i, d in dice_per_label(result.labels.voxels, truth.voxels).items():
             scores.append(d)
             report(
                 name=f"verse_dice_{case}_{label_by_id(i).name}",
@@ -94,7 +88,7 @@ def run(report) -> None:
     start = time.perf_counter()
     result = segment_spine(ct)
     seconds = time.perf_counter() - start
-    for i, d in _dice(result.labels.voxels, truth.voxels).items():
+    for i, d in dice_per_label(result.labels.voxels, truth.voxels).items():
         report(
             name=f"totalseg_example_dice_{label_by_id(i).name}",
             value=round(d, 4),

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from kambin.anatomy.label_import import import_label_map
+from kambin.anatomy.metrics import dice_per_label
 from kambin.anatomy.segmentation import segment_spine
 from kambin.cli import main
 from kambin.errors import InvalidInputError
@@ -57,14 +58,6 @@ def _run(argv):
     return 0
 
 
-def _dice_per_vertebra(result_labels, truth_labels):
-    out = {}
-    for i in np.unique(truth_labels[truth_labels > 0]):
-        a, b = result_labels == i, truth_labels == i
-        out[int(i)] = 2 * np.sum(a & b) / (np.sum(a) + np.sum(b))
-    return out
-
-
 @pytest.mark.parametrize("case, hint", [("sub-verse006", "L5"), ("sub-verse007", "L3")])
 def test_verse_dice_is_reported(shared_data, case, hint):
     folder = shared_data / "ct" / "verse"
@@ -72,7 +65,7 @@ def test_verse_dice_is_reported(shared_data, case, hint):
     truth = import_label_map(folder / f"{case}_seg-vert_msk.nii.gz", "verse", ct)
     result = segment_spine(ct, lowest=hint)
     assert result.labels.same_grid(ct) and result.identification == f"user hint --lowest {hint}"
-    dice = _dice_per_vertebra(result.labels.voxels, truth.voxels)
+    dice = dice_per_label(result.labels.voxels, truth.voxels)
     print(case, {k: round(v, 3) for k, v in dice.items()}, "mean", round(float(np.mean(list(dice.values()))), 3))
     assert len(dice) >= 2
 

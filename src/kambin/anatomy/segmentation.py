@@ -25,6 +25,7 @@ from kambin.anatomy.column import find_column
 from kambin.anatomy.identification import Evidence, has_sacrum, name_segments, rib_sides
 from kambin.anatomy.labels import label_id, sidecar
 from kambin.anatomy.vertebra_split import MIN_SEGMENT_MM, split_vertebrae
+from kambin.atomic import write_text_atomic
 from kambin.errors import InvalidInputError, UnreadableFileError
 from kambin.imaging.io import write_volume
 from kambin.imaging.resample import resample_axis_aligned, resample_like
@@ -198,12 +199,9 @@ def write_segmentation(result: SpineSegmentation, path: str | os.PathLike) -> tu
     present = sorted(int(i) for i in np.unique(result.labels.voxels) if i != 0)
     payload = json.dumps(sidecar(present), indent=2) + "\n"
     written = write_volume(result.labels, path)
-    temporary = json_path.with_name(f".{json_path.name}.partial")
     try:
-        temporary.write_text(payload)
-        os.replace(temporary, json_path)
+        write_text_atomic(json_path, payload)
     except OSError:
-        temporary.unlink(missing_ok=True)
         written.unlink(missing_ok=True)
         raise
     return written, json_path

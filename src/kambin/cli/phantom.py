@@ -33,10 +33,11 @@ def phantom_command(
     streaks: bool = typer.Option(False, "--streaks", help="Add beam-hardening streaks."),
 ) -> None:
     """Make a synthetic lumbar CT with its label map and ground truth (nerve roots, dural sac, Kambin's triangles)."""
+    from kambin.atomic import check_new_directory
     from kambin.phantom import make_patient
-    from kambin.phantom.export import check_output_dir, write_patient
+    from kambin.phantom.export import write_patient
 
-    check_output_dir(output)
+    check_new_directory(output)
     with console.status("building the synthetic patient"):
         patient = make_patient(
             seed,

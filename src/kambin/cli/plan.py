@@ -82,9 +82,9 @@ def plan_command(
     if markups is not None:
         write_json(markups, slicer)
     if html is not None:
-        from kambin.report.plan_report import write_text
+        from kambin.atomic import write_text_atomic
 
-        write_text(html, report)
+        write_text_atomic(report, html)
     table = Table(title=f"kambin plan {level} {side} ({DISCLAIMER})", show_header=False)
     table.add_column("", style="bold")
     table.add_column("")

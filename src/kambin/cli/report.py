@@ -23,10 +23,10 @@ def report_command(
     """Write the HTML report of a plan: numbers, clearances and risks, 3D views, slices, fluoroscopy, endoscope."""
     from pydantic import ValidationError
 
+    from kambin.atomic import write_text_atomic
     from kambin.imaging import read_volume
     from kambin.planning.models import Plan
     from kambin.report import build_report
-    from kambin.report.plan_report import write_text
 
     if not plan_path.is_file():
         raise UnreadableFileError(f"{plan_path}: no such file")
@@ -43,4 +43,4 @@ def report_command(
     ct, labels = read_volume(ct_path), read_volume(labels_path)
     with console.status("rendering the report"):
         html = build_report(plan, ct, labels)
-    console.print(f"wrote {write_text(html, output)}", highlight=False)
+    console.print(f"wrote {write_text_atomic(output, html)}", highlight=False)

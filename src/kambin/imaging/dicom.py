@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +19,7 @@ import SimpleITK as sitk
 from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 
+from kambin.atomic import check_new_directory, staged_directory
 from kambin.errors import InvalidInputError, UnreadableFileError
 from kambin.imaging.volume import Volume
 
@@ -219,11 +218,7 @@ def write_dicom_series(
     The files go to a temporary sibling directory that is renamed at the end, so a failure leaves
     nothing half-written. HU are stored as int16 with RescaleIntercept 0 and slope 1.
     """
-    directory = Path(directory)
-    if directory.exists() and any(directory.iterdir()):
-        raise InvalidInputError(f"{directory}: directory is not empty; choose a new or empty one")
-    if not directory.parent.exists():
-        raise UnreadableFileError(f"{directory.parent}: output directory does not exist")
+    directory = check_new_directory(directory)
     voxels = np.asarray(volume.voxels)
     if not np.all(np.isfinite(voxels)):
         raise InvalidInputError("the volume has NaN or infinite voxels; DICOM cannot store them")
@@ -238,8 +233,7 @@ def write_dicom_series(
     study_uid, series_uid, frame_uid = generate_uid(), generate_uid(), generate_uid()
     now = datetime.datetime.now(datetime.UTC)
     date, time = now.strftime("%Y%m%d"), now.strftime("%H%M%S")
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
+    with staged_directory(directory) as staging:
         for k in range(hu.shape[2]):
             position = volume.ijk_to_lps(np.array([0.0, 0.0, float(k)]))
             dataset = _ct_slice(hu[:, :, k], position, direction, spacing)
@@ -251,12 +245,6 @@ def write_dicom_series(
             dataset.StudyTime = dataset.SeriesTime = dataset.ContentTime = time
             dataset.InstanceNumber = k + 1
             dataset.save_as(staging / f"CT{k + 1:05d}.dcm", enforce_file_format=True)
-        if directory.exists():
-            directory.rmdir()
-        os.replace(staging, directory)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
     return directory
 
 

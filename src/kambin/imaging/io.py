@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from kambin.atomic import atomic_file
 from kambin.errors import InvalidInputError, UnreadableFileError
 from kambin.imaging.dicom import read_dicom_series
 from kambin.imaging.nifti_check import check_nifti_payload
@@ -70,17 +71,11 @@ def write_volume(volume: Volume, path: str | os.PathLike) -> Path:
     suffix = volume_suffix(path)
     if suffix not in (".nii", ".nii.gz", ".nrrd", ".mha"):
         raise InvalidInputError(f"{path}: can write .nii, .nii.gz, .nrrd or .mha, not {suffix or 'no suffix'}")
-    if not path.parent.exists():
-        raise UnreadableFileError(f"{path.parent}: output directory does not exist")
     image = volume_to_sitk(volume)
     if suffix == ".mha" and volume.modality in ("CT", "MR", "PT", "US"):
         image.SetMetaData("Modality", f"MET_MOD_{'PET' if volume.modality == 'PT' else volume.modality}")
-    temporary = path.with_name(f".{path.name}.partial{suffix}")
-    try:
+    with atomic_file(path, suffix) as temporary:
         sitk.WriteImage(image, str(temporary), useCompression=suffix in (".nii.gz", ".nrrd", ".mha"))
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
     return path
 
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kambin.atomic import check_new_directory, write_text_atomic
 from kambin.errors import InvalidInputError, UnreadableFileError
 
 DISCLAIMER = "Research and training use only; not a medical device."
@@ -46,20 +47,14 @@ class SessionWriter:
 
     def __init__(self, directory: str | os.PathLike, metadata: dict | None = None, chunk_s: float = 1.0,
                  jpeg_quality: int = 90):
-        self.directory = Path(directory)
-        if self.directory.exists() and any(self.directory.iterdir()):
-            raise InvalidInputError(f"{self.directory}: directory is not empty; record into a new one")
-        if not self.directory.absolute().parent.is_dir():
-            raise UnreadableFileError(f"{self.directory.absolute().parent}: parent directory does not exist")
+        self.directory = check_new_directory(directory)
         if chunk_s <= 0:
             raise InvalidInputError(f"chunk length must be positive, got {chunk_s} s")
         self.directory.mkdir(exist_ok=True)
         self.chunk_s = chunk_s
         self.jpeg_quality = int(jpeg_quality)
         header = {"format": FORMAT, "created_unix_s": time.time(), "disclaimer": DISCLAIMER, **(metadata or {})}
-        temporary = self.directory / ".session.json.partial"
-        temporary.write_text(json.dumps(header, indent=2))
-        os.replace(temporary, self.directory / "session.json")
+        write_text_atomic(self.directory / "session.json", json.dumps(header, indent=2))
         self._chunk = 0
         self._chunk_start_t: float | None = None
         self._records = None

@@ -11,7 +11,8 @@ import json
 import os
 from pathlib import Path
 
-from kambin.errors import InvalidInputError, UnreadableFileError
+from kambin.atomic import write_text_atomic
+from kambin.errors import InvalidInputError
 from kambin.planning.models import Plan
 
 SLICER_MARKUPS_SCHEMA = (
@@ -22,16 +23,7 @@ SLICER_MARKUPS_SCHEMA = (
 
 def write_json(data: dict, path: str | os.PathLike) -> Path:
     """Write JSON atomically (temporary file in the same directory, then rename)."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise UnreadableFileError(f"{path.parent}: output directory does not exist")
-    temporary = path.with_name(f".{path.name}.partial")
-    try:
-        temporary.write_text(json.dumps(data, indent=2) + "\n")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
+    return write_text_atomic(path, json.dumps(data, indent=2) + "\n")
 
 
 def write_plan(plan: Plan, path: str | os.PathLike) -> Path:

@@ -15,7 +15,7 @@ from kambin.errors import InvalidInputError
 from kambin.geometry.primitives import points_in_cylinder
 from kambin.imaging.volume import Volume
 from kambin.planning.models import Clearance, Plan, PlanRequest, Trajectory
-from kambin.planning.scene import LIMITS_MM, RISKS, PlanningScene, _names_to_ids, build_scene, level_geometry
+from kambin.planning.scene import LIMITS_MM, RISKS, PlanningScene, build_scene, label_ids, level_geometry
 from kambin.planning.search import Candidate, Obstacle, PathEvaluator, SearchSpace, search
 
 INTERLAMINAR_AXIAL_DEG = (60.0, 90.0)
@@ -33,7 +33,7 @@ def plan(ct: Volume, labels: Volume, request: PlanRequest, names: dict[str, str]
     """Plan the safest path at `request.level` on `request.side` (see the module docstring)."""
     if not labels.same_grid(ct):
         raise InvalidInputError("the label map is not on the CT's grid; resample it onto the CT first")
-    ids = _names_to_ids(labels, names)
+    ids = label_ids(labels, names)
     geometry = level_geometry(labels, ids, request.level)
     target, target_source = _target(request, labels, ids, geometry)
     if not ct.contains_lps(target)[0]:

@@ -36,29 +36,21 @@ RISKS = {
     "kidney": "kidney injury and bleeding",
     "vessels": "injury to the aorta, vena cava or iliac vessels and bleeding",
 }
+_TRANSFORAMINAL_LIMITS_MM = {
+    "exiting_root": 1.0,
+    "traversing_root": 1.0,
+    "dural_sac": 1.0,
+    "bone": 0.0,
+    "sap": 0.0,
+    "iliac_crest": 0.0,
+    "bowel": 10.0,
+    "kidney": 10.0,
+    "vessels": 5.0,
+}
 LIMITS_MM = {
-    "transforaminal": {
-        "exiting_root": 1.0,
-        "traversing_root": 1.0,
-        "dural_sac": 1.0,
-        "bone": 0.0,
-        "sap": 0.0,
-        "iliac_crest": 0.0,
-        "bowel": 10.0,
-        "kidney": 10.0,
-        "vessels": 5.0,
-    },
-    "interlaminar": {
-        "exiting_root": 1.0,
-        "traversing_root": -3.0,
-        "dural_sac": 1.0,
-        "bone": 0.0,
-        "sap": 0.0,
-        "iliac_crest": 0.0,
-        "bowel": 10.0,
-        "kidney": 10.0,
-        "vessels": 5.0,
-    },
+    "transforaminal": _TRANSFORAMINAL_LIMITS_MM,
+    # The same, but the traversing root may be retracted by up to 3 mm (see the module docstring).
+    "interlaminar": {**_TRANSFORAMINAL_LIMITS_MM, "traversing_root": -3.0},
 }
 FINE_HALF_EXTENT_MM = 45.0
 FINE_SPACING_MM = 1.0
@@ -90,7 +82,6 @@ class PlanningScene:
     sap_voxel_mm3: float
     body_field: ClearanceField | None  # signed distance to the body surface (skin); None if not in view
     fov: Volume  # the CT grid, to tell when a path leaves the field of view
-    herniation_points_lps_mm: np.ndarray
     docking_points_lps_mm: np.ndarray  # disc and herniation voxel centres (fine grid): where a tip may sit
     stack: FieldStack  # every field of `fields`, in its order, stacked for sampling together
 
@@ -100,7 +91,7 @@ def split_level(level: str) -> tuple[str, str]:
     return upper, lower
 
 
-def _names_to_ids(labels: Volume, names: dict[str, str] | None) -> dict[str, int]:
+def label_ids(labels: Volume, names: dict[str, str] | None) -> dict[str, int]:
     present = [int(i) for i in np.flatnonzero(np.bincount(np.asarray(labels.voxels, dtype=np.int64).ravel())) if i != 0]
     if names is None:
         return {label_by_id(i).name: i for i in present}
@@ -195,7 +186,7 @@ def build_scene(
     """Clearance fields around `target_lps_mm`: fine within 45 mm, coarse to `approach_extent_mm`."""
     if not labels.same_grid(ct):
         raise InvalidInputError("the label map is not on the CT's grid; resample it onto the CT first")
-    ids = _names_to_ids(labels, names)
+    ids = label_ids(labels, names)
     geometry = level_geometry(labels, ids, level)
     target = np.asarray(target_lps_mm, dtype=np.float64)
     groups = _groups(ids, geometry, side)
@@ -245,9 +236,6 @@ def build_scene(
     )
     body_field = ClearanceField.from_mask("body", coarse_grid.with_voxels(body)) if body.any() else None
     hernia_id = ids.get("disc_herniation")
-    herniation = np.empty((0, 3))
-    if hernia_id is not None:
-        herniation = fine_grid.ijk_to_lps(np.argwhere(fine_labels == hernia_id).astype(float))
     # Where a tip may dock: the disc's surface (the annulus; the working cannula does not enter the
     # disc) and any herniated fragment.
     disc_name = f"disc_{geometry.upper}_{geometry.lower}"
@@ -267,7 +255,6 @@ def build_scene(
         FINE_SPACING_MM**3,
         body_field,
         ct,
-        herniation,
         docking,
         FieldStack(list(fields.values())),
     )

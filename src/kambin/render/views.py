@@ -7,13 +7,13 @@ A planned path is an (entry, target) pair of LPS mm points: the endoscope enters
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from kambin.atomic import atomic_file
 from kambin.errors import InvalidInputError, UnreadableFileError
 from kambin.imaging import Volume
 from kambin.render.drr import CArmGeometry, DrrProjector, fluoro_image, tool_line_integrals
@@ -199,7 +199,8 @@ def write_image(image: np.ndarray, path: str | os.PathLike) -> Path:
     ok, encoded = cv2.imencode(suffix, np.ascontiguousarray(bgr))
     if not ok:
         raise UnreadableFileError(f"could not encode {path.name}")
-    _atomic_write(path, lambda temporary: temporary.write_bytes(encoded.tobytes()))
+    with atomic_file(path, suffix) as temporary:
+        temporary.write_bytes(encoded.tobytes())
     return path
 
 
@@ -209,9 +210,7 @@ def write_video(frames: Iterator[np.ndarray], path: str | os.PathLike, fps: floa
     if path.suffix.lower() != ".mp4":
         raise InvalidInputError(f"video output must end in .mp4, got {path.name!r}")
     count = 0
-
-    def _write(temporary: Path) -> None:
-        nonlocal count
+    with atomic_file(path, ".mp4") as temporary:
         writer = None
         try:
             for frame in frames:
@@ -227,19 +226,4 @@ def write_video(frames: Iterator[np.ndarray], path: str | os.PathLike, fps: floa
                 writer.release()
         if count == 0:
             raise InvalidInputError("no frames to write")
-
-    _atomic_write(path, _write, suffix=".mp4")
     return count
-
-
-def _atomic_write(path: Path, write, suffix: str = ".tmp") -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
-    os.close(handle)
-    temporary = Path(name)
-    try:
-        write(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise

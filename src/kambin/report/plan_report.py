@@ -19,7 +19,8 @@ import jinja2
 import numpy as np
 
 from kambin.anatomy.labels import label_id
-from kambin.errors import InvalidInputError, UnreadableFileError
+from kambin.atomic import write_text_atomic
+from kambin.errors import InvalidInputError
 from kambin.imaging.volume import Volume
 from kambin.planning.models import Plan
 
@@ -196,18 +197,4 @@ def build_report(plan: Plan, ct: Volume, labels: Volume, *, pictures: bool = Tru
 
 def write_report(plan: Plan, ct: Volume, labels: Volume, path: str | os.PathLike) -> Path:
     """Write the report atomically (temporary name, then rename)."""
-    return write_text(build_report(plan, ct, labels), path)
-
-
-def write_text(html: str, path: str | os.PathLike) -> Path:
-    """Write text atomically (temporary name in the same directory, then rename)."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise UnreadableFileError(f"{path.parent}: output directory does not exist")
-    temporary = path.with_name(f".{path.name}.partial")
-    try:
-        temporary.write_text(html, encoding="utf-8")
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
+    return write_text_atomic(path, build_report(plan, ct, labels))

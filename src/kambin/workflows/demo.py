@@ -12,9 +12,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kambin.atomic import staged_directory
 from kambin.errors import InvalidInputError
 
 DEMO_SEED = 3
@@ -46,24 +44,17 @@ def run_demo(
     Everything is written to a temporary sibling directory renamed at the end: a failure leaves
     nothing half-written.
     """
-    from kambin.phantom.export import check_output_dir
-
-    final = check_output_dir(output_dir)
-    staging = Path(tempfile.mkdtemp(prefix=f".{final.name}.", dir=final.absolute().parent))
-    try:
+    final = Path(output_dir)
+    with staged_directory(final) as staging:
         result = _run(staging, step, spacing_mm)
-        if final.exists():
-            final.rmdir()
-        os.replace(staging, final)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
     result.output_dir = final
     result.files = {key: final / path.relative_to(staging) for key, path in result.files.items()}
     return result
 
 
 def _run(out: Path, step: Callable[[str], None], spacing_mm: float) -> DemoResult:
+    from kambin.anatomy.labels import label_id
+    from kambin.anatomy.metrics import dice_per_label
     from kambin.anatomy.segmentation import segment_spine
     from kambin.geometry import point_to_segment_distance
     from kambin.phantom import make_patient
@@ -109,7 +100,9 @@ def _run(out: Path, step: Callable[[str], None], spacing_mm: float) -> DemoResul
     name = timed("segmentation")
     try:
         segmentation = segment_spine(patient.ct)
-        dice = _vertebra_dice(segmentation.labels.voxels, patient.labels.voxels, segmentation.vertebrae)
+        scores = dice_per_label(segmentation.labels.voxels, patient.labels.voxels)
+        named = [(v, label_id("sacrum" if v == "sacrum" else f"vertebrae_{v}")) for v in segmentation.vertebrae]
+        dice = {v: scores[i] for v, i in named if i in scores}
         result.facts.append(
             (
                 "segmentation",
@@ -177,16 +170,3 @@ def _run(out: Path, step: Callable[[str], None], spacing_mm: float) -> DemoResul
     result.files["report"] = write_report(planned, patient.ct, patient.labels, out / "report.html")
     done(name)
     return result
-
-
-def _vertebra_dice(predicted: np.ndarray, truth: np.ndarray, names: list[str]) -> dict[str, float]:
-    from kambin.anatomy.labels import label_id
-
-    scores = {}
-    for name in names:
-        i = label_id(name if name == "sacrum" else f"vertebrae_{name}")
-        a, b = predicted == i, truth == i
-        total = int(a.sum() + b.sum())
-        if total:
-            scores[name] = 2.0 * float((a & b).sum()) / total
-    return scores
