@@ -12,7 +12,7 @@ bounded by half its voxel diagonal, reported per level.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import SimpleITK as sitk
@@ -24,13 +24,16 @@ from kambin.imaging.volume import Volume
 
 @dataclass(frozen=True)
 class FieldLevel:
-    distance_mm: np.ndarray  # float32, indexed [i, j, k]
+    distance_mm: np.ndarray  # float32, indexed [i, j, k] (and [..., channel] in a FieldStack)
     voxel_to_lps: np.ndarray
     error_mm: float
+    lps_to_voxel: np.ndarray = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "lps_to_voxel", np.linalg.inv(self.voxel_to_lps))
 
     def ijk(self, points_lps_mm: np.ndarray) -> np.ndarray:
-        lps_to_voxel = np.linalg.inv(self.voxel_to_lps)
-        return points_lps_mm @ lps_to_voxel[:3, :3].T + lps_to_voxel[:3, 3]
+        return points_lps_mm @ self.lps_to_voxel[:3, :3].T + self.lps_to_voxel[:3, 3]
 
 
 def signed_distance_mm(mask: Volume) -> np.ndarray:
@@ -148,16 +151,20 @@ class FieldStack:
 
 
 def _trilinear(stack: np.ndarray, ijk: np.ndarray) -> np.ndarray:
-    """Trilinear interpolation of an (X, Y, Z, C) array at continuous indices (N, 3) -> (C, N)."""
-    shape = np.asarray(stack.shape[:3])
+    """Trilinear interpolation of an (X, Y, Z, C) array at continuous indices (N, 3) -> (C, N).
+
+    The eight corners are gathered with one `take` on the flattened array (row offsets of the
+    corners precomputed), which is several times faster than eight 3-index fancy gathers.
+    """
+    nx, ny, nz, channels = stack.shape
+    shape = np.array([nx, ny, nz])
     base = np.maximum(np.minimum(np.floor(ijk).astype(np.int64), shape - 2), 0)
     t = ijk - base
-    out = np.zeros((len(ijk), stack.shape[3]))
-    for di in (0, 1):
-        wi = t[:, 0] if di else 1 - t[:, 0]
-        for dj in (0, 1):
-            wj = t[:, 1] if dj else 1 - t[:, 1]
-            for dk in (0, 1):
-                wk = t[:, 2] if dk else 1 - t[:, 2]
-                out += stack[base[:, 0] + di, base[:, 1] + dj, base[:, 2] + dk] * (wi * wj * wk)[:, None]
-    return out.T
+    rows = (base[:, 0] * ny + base[:, 1]) * nz + base[:, 2]
+    corners = np.array([(di * ny + dj) * nz + dk for di in (0, 1) for dj in (0, 1) for dk in (0, 1)])
+    values = stack.reshape(-1, channels).take(rows[:, None] + corners[None, :], axis=0)  # (N, 8, C)
+    w = [1 - t, t]
+    weights = np.stack(
+        [w[di][:, 0] * w[dj][:, 1] * w[dk][:, 2] for di in (0, 1) for dj in (0, 1) for dk in (0, 1)], axis=1
+    )
+    return np.einsum("nkc,nk->cn", values, weights)

@@ -15,7 +15,7 @@ from kambin.errors import InvalidInputError
 from kambin.geometry.primitives import points_in_cylinder
 from kambin.imaging.volume import Volume
 from kambin.planning.models import Clearance, Plan, PlanRequest, Trajectory
-from kambin.planning.scene import LIMITS_MM, RISKS, PlanningScene, build_scene, label_ids, level_geometry
+from kambin.planning.scene import RISKS, PlanningScene, build_scene, label_ids, level_geometry
 from kambin.planning.search import Candidate, Obstacle, PathEvaluator, SearchSpace, search
 
 INTERLAMINAR_AXIAL_DEG = (60.0, 90.0)
@@ -29,8 +29,19 @@ ALTERNATIVE_SEPARATION_DEG = 3.0  # how deep the cannula may cut into the SAP, t
 CENTRAL_ZONE_MM = 12.0  # target within this of the midline: central or paracentral
 
 
-def plan(ct: Volume, labels: Volume, request: PlanRequest, names: dict[str, str] | None = None) -> Plan:
-    """Plan the safest path at `request.level` on `request.side` (see the module docstring)."""
+def plan(
+    ct: Volume,
+    labels: Volume,
+    request: PlanRequest,
+    names: dict[str, str] | None = None,
+    uncertainty_mm: dict[str, float] | None = None,
+) -> Plan:
+    """Plan the safest path at `request.level` on `request.side` (see the module docstring).
+
+    `uncertainty_mm` (registry name -> mm): structures of the label map that are estimates (nerve
+    roots and dural sac estimated from the bone, `anatomy.estimate_planning_labels`); their hard
+    limits are raised by it, so a plan that keeps them keeps the truth within that error.
+    """
     if not labels.same_grid(ct):
         raise InvalidInputError("the label map is not on the CT's grid; resample it onto the CT first")
     ids = label_ids(labels, names)
@@ -44,10 +55,25 @@ def plan(ct: Volume, labels: Volume, request: PlanRequest, names: dict[str, str]
         raise InvalidInputError(
             f"target {np.round(target, 1).tolist()} is outside the body (air); give a point in the spine"
         )
-    scene = build_scene(ct, labels, request.level, request.side, target, request.max_depth_mm, names)
+    scene = build_scene(
+        ct,
+        labels,
+        request.level,
+        request.side,
+        target,
+        request.max_depth_mm,
+        names,
+        ids=ids,
+        geometry=geometry,
+        uncertainty_mm=uncertainty_mm,
+    )
     zone_mm = abs(target[0] - geometry.midline_x_mm)
+    notes = []
+    if scene.uncertainty_mm:
+        estimated = ", ".join(f"{g.replace('_', ' ')} {v:.1f} mm" for g, v in sorted(scene.uncertainty_mm.items()))
+        notes.append(f"estimated, not seen in the CT: {estimated} of uncertainty each, added to their limits")
     approaches = [request.approach] if request.approach != "auto" else ["transforaminal", "interlaminar"]
-    results, targets, notes = {}, {}, []
+    results, targets = {}, {}
     for approach in approaches:
         docking, note = _docking_target(scene, target, target_source, request, approach)
         if note:
@@ -68,7 +94,7 @@ def _docking_target(scene: PlanningScene, target: np.ndarray, source: str, reque
         return target, None
     if source.startswith("posterolateral annulus"):
         return _safest_annulus_point(scene, target, request, approach)
-    limits = LIMITS_MM[approach]
+    limits = scene.limits(approach)
     radius = request.cannula_diameter_mm / 2
     points = scene.docking_points_lps_mm
     ok = np.ones(len(points), dtype=bool)
@@ -94,7 +120,7 @@ def _safest_annulus_point(scene: PlanningScene, target: np.ndarray, request: Pla
     """With no herniation to aim at: the point of the disc's posterior face on the planned side that
     is farthest from the roots and the dural sac, relative to their limits: the centre of Kambin's
     triangle as the anatomy in the label map has it."""
-    limits = LIMITS_MM[approach]
+    limits = scene.limits(approach)
     radius = request.cannula_diameter_mm / 2
     geometry = scene.level
     points = scene.docking_points_lps_mm
@@ -163,7 +189,7 @@ def _search(scene: PlanningScene, target: np.ndarray, request: PlanRequest, appr
 
 
 def _search_with(scene: PlanningScene, target: np.ndarray, request: PlanRequest, approach: str, ream_mm: float):
-    limits = dict(LIMITS_MM[approach])
+    limits = scene.limits(approach)
     limits["sap"] = -ream_mm
     obstacles = [Obstacle(field, limits[name]) for name, field in scene.fields.items()]
     radius = request.cannula_diameter_mm / 2
@@ -218,7 +244,7 @@ def _foraminoplasty_mm3(scene: PlanningScene, target: np.ndarray, entry: np.ndar
 def _blockers(scene: PlanningScene, target: np.ndarray, request: PlanRequest, approach: str) -> list[str]:
     """Why no path is safe, in numbers: over a 2-degree grid of the searched directions, the share
     each structure rules out (a direction is ruled out by every structure whose limit it breaks)."""
-    limits = dict(LIMITS_MM[approach])
+    limits = scene.limits(approach)
     limits["sap"] = -SAP_REAM_STEPS_MM[-1]
     radius = request.cannula_diameter_mm / 2
     obstacles = [Obstacle(field, limits[name]) for name, field in scene.fields.items()]
@@ -288,7 +314,7 @@ def _trajectory(
     scene: PlanningScene, target: np.ndarray, candidate: Candidate, request: PlanRequest, approach: str, ream_mm: float
 ) -> Trajectory:
     entry, depth, _ = _entry(scene, target, candidate.outward_lps, request.max_depth_mm)
-    limits = dict(LIMITS_MM[approach])
+    limits = scene.limits(approach)
     limits["sap"] = -ream_mm
     return Trajectory(
         entry_lps_mm=tuple(float(v) for v in entry),
@@ -300,7 +326,12 @@ def _trajectory(
         margin_mm=round(candidate.objective_mm, 2),
         bottleneck=candidate.bottleneck,
         clearances_mm={
-            name: Clearance(clearance_mm=round(value, 2), limit_mm=limits[name], risk=RISKS[name])
+            name: Clearance(
+                clearance_mm=round(value, 2),
+                limit_mm=round(limits[name], 2),
+                uncertainty_mm=round(scene.uncertainty_mm.get(name, 0.0), 2),
+                risk=RISKS[name],
+            )
             for name, value in candidate.clearances_mm.items()
         },
         foraminoplasty_mm3=round(_foraminoplasty_mm3(scene, target, entry, request.cannula_diameter_mm / 2), 1),

@@ -84,6 +84,13 @@ class PlanningScene:
     fov: Volume  # the CT grid, to tell when a path leaves the field of view
     docking_points_lps_mm: np.ndarray  # disc and herniation voxel centres (fine grid): where a tip may sit
     stack: FieldStack  # every field of `fields`, in its order, stacked for sampling together
+    # Per group: how far the structure's estimate may be from the truth (mm); 0 for structures
+    # seen in the image or given as labels. Added to the hard limits (see `limits`).
+    uncertainty_mm: dict[str, float]
+
+    def limits(self, approach: str) -> dict[str, float]:
+        """Hard limits of `approach` (LIMITS_MM) raised by each estimated structure's uncertainty."""
+        return {name: limit + self.uncertainty_mm.get(name, 0.0) for name, limit in LIMITS_MM[approach].items()}
 
 
 def split_level(level: str) -> tuple[str, str]:
@@ -92,7 +99,10 @@ def split_level(level: str) -> tuple[str, str]:
 
 
 def label_ids(labels: Volume, names: dict[str, str] | None) -> dict[str, int]:
-    present = [int(i) for i in np.flatnonzero(np.bincount(np.asarray(labels.voxels, dtype=np.int64).ravel())) if i != 0]
+    voxels = np.asarray(labels.voxels)
+    if voxels.dtype.kind != "u":
+        voxels = voxels.astype(np.int64)
+    present = [int(i) for i in np.flatnonzero(np.bincount(voxels.ravel())) if i != 0]
     if names is None:
         return {label_by_id(i).name: i for i in present}
     return {name: int(i) for i, name in names.items() if int(i) in present}
@@ -182,12 +192,20 @@ def build_scene(
     target_lps_mm: np.ndarray,
     approach_extent_mm: float,
     names: dict[str, str] | None = None,
+    ids: dict[str, int] | None = None,
+    geometry: LevelGeometry | None = None,
+    uncertainty_mm: dict[str, float] | None = None,
 ) -> PlanningScene:
-    """Clearance fields around `target_lps_mm`: fine within 45 mm, coarse to `approach_extent_mm`."""
+    """Clearance fields around `target_lps_mm`: fine within 45 mm, coarse to `approach_extent_mm`.
+
+    `ids` (`label_ids(labels, names)`) and `geometry` (`level_geometry`) are computed when not given.
+    `uncertainty_mm` (registry name -> mm) marks structures that are estimates, not seen in the CT
+    (nerve roots and dural sac estimated from the bone): each group takes its members' largest.
+    """
     if not labels.same_grid(ct):
         raise InvalidInputError("the label map is not on the CT's grid; resample it onto the CT first")
-    ids = label_ids(labels, names)
-    geometry = level_geometry(labels, ids, level)
+    ids = label_ids(labels, names) if ids is None else ids
+    geometry = level_geometry(labels, ids, level) if geometry is None else geometry
     target = np.asarray(target_lps_mm, dtype=np.float64)
     groups = _groups(ids, geometry, side)
     fine_grid = _grid(target, target - FINE_HALF_EXTENT_MM, target + FINE_HALF_EXTENT_MM, FINE_SPACING_MM)
@@ -247,6 +265,11 @@ def build_scene(
         surface |= fine_labels == hernia_id
     docking = fine_grid.ijk_to_lps(np.argwhere(surface).astype(float))
     sap_points = fine_grid.ijk_to_lps(np.argwhere(sap_fine).astype(float))
+    by_id = {i: name for name, i in ids.items()}
+    group_uncertainty = {
+        group: max((float((uncertainty_mm or {}).get(by_id[i], 0.0)) for i in members), default=0.0)
+        for group, members in groups.items()
+    }
     return PlanningScene(
         geometry,
         side,
@@ -257,6 +280,7 @@ def build_scene(
         ct,
         docking,
         FieldStack(list(fields.values())),
+        {group: value for group, value in group_uncertainty.items() if value > 0 and group in fields},
     )
 
 
