@@ -174,17 +174,29 @@ def _search(scene: PlanningScene, target: np.ndarray, request: PlanRequest, appr
     """Search without touching the SAP first; when that finds no safe path, again allowing the
     cannula to ream progressively deeper into the SAP (as with the graded reamers of foraminoplasty,
     Schubert & Hoogland 2005), stopping at the first depth that gives a safe path within the volume
-    limit: bone removal is a last resort and kept as small as the search can make it."""
-    evaluations = 0
-    for ream_mm in SAP_REAM_STEPS_MM:
-        if ream_mm > 0 and ("sap" not in scene.fields or request.max_foraminoplasty_mm3 <= 0):
-            break
-        result = _search_with(scene, target, request, approach, ream_mm)
-        evaluations += result.evaluations
-        if result.best is not None:
-            break
+    limit: bone removal is a last resort and kept as small as the search can make it.
+
+    The deepest reaming is tried right after no reaming: every path safe at a shallower depth is
+    safe at the deepest too (only the SAP's limit relaxes, and the volume removed depends on the
+    path alone), so when the deepest finds nothing no depth can, and the others are skipped."""
+    first = _search_with(scene, target, request, approach, 0.0)
+    first.ream_mm = 0.0
+    if first.best is not None or "sap" not in scene.fields or request.max_foraminoplasty_mm3 <= 0:
+        return first
+    evaluations = first.evaluations
+    deepest_mm = SAP_REAM_STEPS_MM[-1]
+    deepest = _search_with(scene, target, request, approach, deepest_mm)
+    evaluations += deepest.evaluations
+    result, ream_mm = deepest, deepest_mm
+    if deepest.best is not None:
+        for step_mm in SAP_REAM_STEPS_MM[1:-1]:
+            shallower = _search_with(scene, target, request, approach, step_mm)
+            evaluations += shallower.evaluations
+            if shallower.best is not None:
+                result, ream_mm = shallower, step_mm
+                break
     result.evaluations = evaluations
-    result.ream_mm = ream_mm
+    result.ream_mm = ream_mm  # with no safe path: the deepest reaming's closest path is reported
     return result
 
 
@@ -355,7 +367,6 @@ def _as_plan(request, scene, target, target_source, chosen, results, reasons) ->
         target_source=target_source,
         cannula_diameter_mm=request.cannula_diameter_mm,
         search=search_facts,
-        entry_estimated=scene.body_field is None,
     )
     if chosen is None:
         return Plan(
@@ -370,13 +381,18 @@ def _as_plan(request, scene, target, target_source, chosen, results, reasons) ->
             clearances_mm={},
             foraminoplasty_mm3=None,
             alternatives=[],
+            entry_estimated=False,
             **common,
         )
     result = results[chosen]
     best = _trajectory(scene, target, result.best, request, chosen, result.ream_mm)
     alternatives = [_trajectory(scene, target, c, request, chosen, result.ream_mm) for c in result.alternatives]
-    if scene.body_field is None:
-        reasons.append("the skin is not in view: the entry point is where the path leaves the CT's field of view")
+    _, _, entry_estimated = _entry(scene, target, result.best.outward_lps, request.max_depth_mm)
+    if entry_estimated:
+        reasons.append(
+            "the skin is not in view along the path: the entry point is where the path leaves the CT's field of "
+            "view, so the true skin entry lies further out on the same line and the depth is a lower bound"
+        )
     if len(alternatives) < ALTERNATIVES:
         reasons.append(
             f"only {len(alternatives)} other safe path(s) at least {ALTERNATIVE_SEPARATION_DEG:g} degrees from the "
@@ -396,5 +412,6 @@ def _as_plan(request, scene, target, target_source, chosen, results, reasons) ->
         clearances_mm=best.clearances_mm,
         foraminoplasty_mm3=best.foraminoplasty_mm3,
         alternatives=alternatives,
+        entry_estimated=entry_estimated,
         **common,
     )
