@@ -23,6 +23,7 @@ from scipy import ndimage as ndi
 from scipy.signal import find_peaks
 
 from kambin.anatomy.bone import fill_holes_in_planes
+from kambin.anatomy.discs import find_disc_candidates
 
 SLAB_HALF_WIDTH_MM = 12
 BODY_WINDOW_MM = (30, 20)  # (AP, cranio-caudal) box over which "solid" is averaged
@@ -95,8 +96,12 @@ def _viterbi_path(score: np.ndarray, max_step: int = 1, step_penalty: float = 0.
     return path
 
 
-def find_column(bone: np.ndarray, midline_x_of_z: np.ndarray) -> Column | None:
-    """The body centre line and discs; None when no run of solid column 40 mm long is found."""
+def find_column(bone: np.ndarray, midline_x_of_z: np.ndarray, smoothed_hu: np.ndarray | None = None) -> Column | None:
+    """The body centre line and discs; None when no run of solid column 40 mm long is found.
+
+    With `smoothed_hu` the discs are found from the endplate signature (`anatomy.discs`), else
+    from the dips of the solid fraction (step 3 above).
+    """
     nx, ny, nz = bone.shape
     x0 = np.clip(np.round(midline_x_of_z).astype(int), 0, nx - 1)
     offsets = np.arange(-SLAB_HALF_WIDTH_MM, SLAB_HALF_WIDTH_MM + 1)
@@ -123,7 +128,14 @@ def find_column(bone: np.ndarray, midline_x_of_z: np.ndarray) -> Column | None:
     x_of_z = midline_x_of_z.astype(float)
     profile, normals = _normal_plane_profile(filled, y_of_z)
     column = Column(x_of_z, y_of_z, z_low, z_high, solid_of_z, (), profile)
-    discs = _find_discs(column, profile, normals)
+    if smoothed_hu is None:
+        discs = _find_discs(column, profile, normals)
+    else:
+        candidates = find_disc_candidates(smoothed_hu, x_of_z, y_of_z, (z_low, z_high))
+        discs = tuple(
+            Disc(column.point(c.z), np.array([0.0, c.normal_yz[0], c.normal_yz[1]]), float(profile[c.z]))
+            for c in sorted(candidates, key=lambda c: -c.z)
+        )
     return Column(x_of_z, y_of_z, z_low, z_high, solid_of_z, discs, profile)
 
 

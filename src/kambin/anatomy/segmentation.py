@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from kambin.anatomy.bone import BONE_HU, midline_x, smooth_hu
-from kambin.anatomy.column import find_column
+from kambin.anatomy.bone import BONE_HU, bone_mask, midline_x, smooth_hu
+from kambin.anatomy.column import Column, Disc, find_column
 from kambin.anatomy.identification import Evidence, has_sacrum, name_segments, rib_sides
 from kambin.anatomy.labels import label_id, sidecar
+from kambin.anatomy.pelvis import hip_bones, iliac_components, sacral_segment
 from kambin.anatomy.vertebra_split import MIN_SEGMENT_MM, split_vertebrae
 from kambin.atomic import write_text_atomic
 from kambin.errors import InvalidInputError, UnreadableFileError
@@ -38,6 +39,12 @@ CROP_LATERAL_MM = 95
 CROP_ANTERIOR_MM = 40
 CROP_POSTERIOR_MM = 100
 S1_HEIGHT_MM = 30.0  # the sacrum's top segment, labelled S1 as TotalSegmentator does
+#: An S1-S2 remnant disc lies one S1 body height (about 25-35 mm; Standring, Gray's Anatomy) under
+#: the sacrum's top; a dip found there replaces the fixed S1_HEIGHT_MM.
+S1_HEIGHT_RANGE_MM = (18.0, 40.0)
+#: Hint semantics: an end segment counts as in view from this fraction of a segment's height.
+IN_VIEW_FRACTION = 0.75
+TYPICAL_SEGMENT_MM = 34.0  # a lumbar body plus disc (Panjabi et al., Spine 17(3), 1992)
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,7 @@ class SpineSegmentation:
 
 
 def _registry_name(vertebra: str) -> str:
-    return "sacrum" if vertebra == "sacrum" else f"vertebrae_{vertebra}"
+    return vertebra if vertebra in ("sacrum", "hip_left", "hip_right") else f"vertebrae_{vertebra}"
 
 
 def check_ct(ct: Volume) -> None:
@@ -104,11 +111,11 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
     work = resample_axis_aligned(ct, WORKING_SPACING_MM, "linear", fill_value=-1024.0)
     voxels = work.voxels.astype(np.float32, copy=False)
     smoothed = smooth_hu(voxels, WORKING_SPACING_MM)
-    bone = smoothed > BONE_HU
+    bone = bone_mask(smoothed, WORKING_SPACING_MM)
     if bone.sum() < 2000:
         raise InvalidInputError(f"{ct.source or 'the CT'}: almost no bone above {BONE_HU:.0f} HU; no spine to segment")
     x_mid = midline_x(bone)
-    column = find_column(bone, x_mid)
+    column = find_column(bone, x_mid, smoothed)
     if column is None or len(column.discs) < 1:
         raise InvalidInputError(
             f"{ct.source or 'the CT'}: no vertebral column found (no run of vertebral bodies with a disc "
@@ -124,15 +131,30 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
     offset = np.array([x_min, y_min, 0], dtype=float)
     labels, other = split_vertebrae(smoothed[box], bone[box], column, offset)
 
+    # The sacrum: the highest segment meeting both ilia; segments below it (cut off by a remnant
+    # S1-S2 disc) are sacral too.
+    x_mid_crop = x_mid - x_min
+    ilia = iliac_components(other, WORKING_SPACING_MM)
     count = len(column.discs) + 1
-    present = [n for n in range(1, count + 1) if (labels == n).sum() > 1000 * MIN_SEGMENT_MM / 8]
+    sacral = sacral_segment(labels, ilia, count, x_mid_crop, WORKING_SPACING_MM)
+    sacral_discs: tuple[Disc, ...] = ()
+    if sacral is not None and sacral > 1:
+        labels[labels > sacral] = sacral
+        sacral_discs = column.discs[sacral - 1 :]
+        column = replace(column, discs=column.discs[: sacral - 1])
+        count = sacral
     disc_z = [d.centre_xyz[2] for d in column.discs]
-    sacrum = bool(present and present[-1] == count and has_sacrum(labels, other, count, disc_z[-1], x_mid - x_min))
-    whole = tuple(1 < n < count for n in range(1, count + 1))
+    present = [n for n in range(1, count + 1) if (labels == n).sum() > 1000 * MIN_SEGMENT_MM / 8]
+    if sacral is not None and sacral > 1:
+        sacrum = True
+    else:
+        sacrum = bool(
+            present and present[-1] == count and has_sacrum(labels, other, count, disc_z[-1], x_mid_crop)
+        )
     evidence = Evidence(
         sacrum=sacrum,
-        rib_sides=tuple(rib_sides(labels, other, bone[box], x_mid - x_min, count)),
-        whole=whole,
+        rib_sides=tuple(rib_sides(labels, other, bone[box], x_mid_crop, count)),
+        whole=_in_view(column, count),
     )
     naming = name_segments(evidence, lowest, highest)
     warnings = list(naming.warnings) + list(ct.warnings)
@@ -149,8 +171,7 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
         mask = labels == n
         if name == "S1" and sacrum:
             # TotalSegmentator's convention: the top sacral segment is vertebrae_S1, the rest sacrum.
-            zz = np.arange(sub.shape[2])[None, None, :]
-            below = (disc_z[-1] - zz) > S1_HEIGHT_MM
+            below = _below_s1(mask, column.discs[-1], sacral_discs, offset)
             sub[mask & below] = label_id("sacrum")
             sub[mask & ~below] = label_id("vertebrae_S1")
             names += ["S1", "sacrum"]
@@ -159,6 +180,11 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
             names.append(name)
     if not names:
         raise InvalidInputError(f"{ct.source or 'the CT'}: vertebrae were found but none could be named")
+    if sacrum and ilia.any():
+        left, right = hip_bones(bone, out_work, ilia, box, x_mid)
+        out_work[left & (out_work == 0)] = label_id("hip_left")
+        out_work[right & (out_work == 0)] = label_id("hip_right")
+        names += [n for n, m in (("hip_left", left), ("hip_right", right)) if m.any()]
     labels_work = work.with_voxels(out_work, modality="SEG")
     labels_ct = resample_like(labels_work, ct, "nearest", fill_value=0)
     labels_ct = Volume(
@@ -177,6 +203,38 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
         warnings=warnings,
         disc_centres_lps_mm=discs_lps,
     )
+
+
+def _in_view(column: Column, count: int) -> tuple[bool, ...]:
+    """Per segment (cranial first): is it (almost) wholly in view, so that a hint can name it?
+
+    A segment between two discs is; an end segment is if the column runs on beyond its one disc
+    for at least IN_VIEW_FRACTION of a segment's height (the median disc spacing, or
+    TYPICAL_SEGMENT_MM with fewer than two discs): a vertebra whose far endplate is just cut by
+    the crop is still the one a reader calls the lowest (or highest) in view.
+    """
+    zs = [d.centre_xyz[2] for d in column.discs]
+    height = float(np.median(-np.diff(zs))) if len(zs) >= 2 else TYPICAL_SEGMENT_MM
+    whole = [1 < n < count for n in range(1, count + 1)]
+    if zs:
+        whole[0] = column.z_high - zs[0] >= IN_VIEW_FRACTION * height
+        whole[-1] = zs[-1] - column.z_low >= IN_VIEW_FRACTION * height
+    return tuple(whole)
+
+
+def _below_s1(mask: np.ndarray, top_disc: Disc, sacral_discs: tuple[Disc, ...], offset: np.ndarray) -> np.ndarray:
+    """Voxels of the sacral segment below S1: below the S1-S2 remnant disc if one was found within
+    S1_HEIGHT_RANGE_MM of the sacrum's top, else S1_HEIGHT_MM below the top, parallel to it."""
+    points = np.stack(np.nonzero(mask), axis=1).astype(float) + offset
+    plane, depth = top_disc, S1_HEIGHT_MM
+    for disc in sacral_discs:
+        gap = -top_disc.signed_distance(disc.centre_xyz[None])[0]
+        if S1_HEIGHT_RANGE_MM[0] <= gap <= S1_HEIGHT_RANGE_MM[1]:
+            plane, depth = disc, 0.0
+            break
+    below = np.zeros(mask.shape, dtype=bool)
+    below[mask] = plane.signed_distance(points) < -depth
+    return below
 
 
 def sidecar_path(labels_path: str | os.PathLike) -> Path:

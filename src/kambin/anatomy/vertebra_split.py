@@ -28,7 +28,11 @@ MARKER_HALF_DEPTH_MM = 13.0
 MARKER_DISC_MARGIN_MM = 3.0
 OTHER_BONE_FROM_MIDLINE_MM = 62.0
 MIN_SEGMENT_MM = 8.0
-PLATEAU_HU = 350.0
+#: How far below the column's solid run the lowest segment's marker reaches (mm): an S1 body.
+LOWEST_MARKER_EXTRA_MM = 30.0
+#: Widest joint space that counts as a boundary, in mm: facet and sacroiliac joint spaces are
+#: 1-4 mm wide, plus blur (Standring, Gray's Anatomy); a disc (8-12 mm) is dark anyway.
+JOINT_GAP_MM = 7.0
 
 
 def segment_index(column: Column, points_xyz: np.ndarray) -> np.ndarray:
@@ -63,8 +67,19 @@ def split_vertebrae(
     in_column = (z_full >= column.z_low + 2) & (z_full <= column.z_high - 2)
     markers = np.zeros(bone.shape, dtype=np.uint16)
     core = near_axis & in_column[None, None, :] & filled
+    # The column's solid run often stops at the sacrum's top, where the sacrum bends back; the
+    # lowest segment's marker goes on below it (bone near the axis under the lowest disc),
+    # or the vertebra above floods the whole sacrum.
+    below = (z_full < column.z_low + 2) & (z_full >= column.z_low - LOWEST_MARKER_EXTRA_MM)
+    core |= near_axis & below[None, None, :] & filled
     points = np.stack(np.nonzero(core), axis=1).astype(float) + offset_xyz
     segment = segment_index(column, points)
+    lowest = len(column.discs)
+    keep = (segment == lowest) | in_column[np.round(points[:, 2] - offset_xyz[2]).astype(int)]
+    core_points = np.stack(np.nonzero(core), axis=0)[:, keep]
+    core = np.zeros_like(core)
+    core[tuple(core_points)] = True
+    points, segment = points[keep], segment[keep]
     clear = np.ones(len(points), dtype=bool)
     for disc in column.discs:
         clear &= np.abs(disc.signed_distance(points)) >= MARKER_DISC_MARGIN_MM
@@ -76,9 +91,15 @@ def split_vertebrae(
     other_label = count + 1
     markers[bone & np.broadcast_to(lateral, bone.shape)] = other_label
 
-    # Bone brighter than PLATEAU_HU is one flat level, flooded breadth-first (a geodesic Voronoi
-    # split from the markers); darker voxels (joint gaps, discs, cancellous bone) are higher ground.
-    relief = np.where(filled, -np.clip(smoothed_hu, -1000, PLATEAU_HU), 3000).astype(np.float32)
+    # Relief: the depth of narrow dark gaps (the black top-hat: a grey closing over JOINT_GAP_MM
+    # minus the CT) is high ground, all other bone is low and flat. The flood from the markers
+    # then advances through bone at the same pace whatever its density (a geodesic Voronoi split),
+    # and stops at joint spaces (facet, costovertebral, sacroiliac: a dark line between two bright
+    # cortices) and at discs, where the boundaries between vertebrae are. Levels are not ordered by
+    # density, or the marker holding the brightest cortex floods every bright bone it touches first.
+    size = int(JOINT_GAP_MM) | 1
+    gap_depth = ndi.grey_closing(smoothed_hu, size=(size, size, size)) - smoothed_hu
+    relief = np.where(filled, np.clip(gap_depth, 0, 2000), 3000).astype(np.float32)
     watershed = sitk.MorphologicalWatershedFromMarkers(
         sitk.GetImageFromArray(relief), sitk.GetImageFromArray(markers), markWatershedLine=False, fullyConnected=False
     )
