@@ -191,7 +191,9 @@ class SimulatedEndoscopeSource(VideoSource):
     `scope_to_ct_at(t)` gives for each acquisition time t (e.g. a simulated tracker's truth).
 
     `rate_hz` paces frames when `realtime` is set; otherwise frames come as fast as they render,
-    stamped on the simulated clock start + index / rate_hz.
+    stamped on the simulated clock start + index / rate_hz. `time_base` says what t the pose
+    callable receives: "start" (seconds since `start()`) or "clock" (the acquisition timestamp
+    itself, to share one clock with a simulated tracker).
     """
 
     def __init__(
@@ -203,9 +205,12 @@ class SimulatedEndoscopeSource(VideoSource):
         optics_angle_deg: float = 30.0,
         rate_hz: float = 30.0,
         realtime: bool = False,
+        time_base: str = "start",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if time_base not in ("start", "clock"):
+            raise InvalidInputError(f"time_base must be 'start' or 'clock', not {time_base!r}")
         if rate_hz <= 0:
             raise InvalidInputError(f"frame rate must be positive, got {rate_hz}")
         if not meshes:
@@ -216,6 +221,7 @@ class SimulatedEndoscopeSource(VideoSource):
         self.optics_angle_deg = optics_angle_deg
         self.rate_hz = rate_hz
         self.realtime = realtime
+        self.time_base = time_base
         self._renderer = None
         self._start_s = 0.0
 
@@ -229,7 +235,8 @@ class SimulatedEndoscopeSource(VideoSource):
 
     def _grab(self) -> tuple[np.ndarray, float] | None:
         timestamp = self._paced(self._start_s + self.frames_delivered / self.rate_hz, self.realtime)
-        frame = self._renderer.render(self.scope_to_ct_at(timestamp - self._start_s))
+        t = timestamp - self._start_s if self.time_base == "start" else timestamp
+        frame = self._renderer.render(self.scope_to_ct_at(t))
         return frame.color_rgb, timestamp
 
     def _close(self) -> None:

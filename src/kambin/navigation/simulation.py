@@ -1,0 +1,244 @@
+"""The simulated operating room: the synthetic patient, its plan, a virtual tracked endoscope that
+moves along and around the planned path under an optical tracker's noise, and the endoscope video
+rendered from the same patient. No hardware; used by `kambin monitor --sim`, the tests and the
+benchmarks.
+
+Simulator controls (for demonstrations and tests; never part of a real setup):
+- `ScopeScript.set_scenario("plan" | "toward_root")`: move along the planned path with a slow
+  wobble around it, or leave the target toward the exiting nerve root and stop there, at the
+  first point where the guidance warns (2 mm from the root's surface);
+- `OperatingRoomTracker.force_dropout(on)`: the scope leaves the tracker's view until released.
+
+The patient is `kambin.phantom` seed 3 with a left L4-L5 foraminal herniation (the demo's case),
+planned with `kambin.planning.plan` on its ground-truth labels (the phantom knows its nerve roots
+and dural sac; a real CT needs them estimated).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from pydantic import ValidationError
+
+from kambin.errors import InvalidInputError, UnreadableFileError
+from kambin.geometry.transforms import from_axis_angle, invert
+from kambin.navigation.guidance import AlarmConfig, GuidanceModel
+from kambin.navigation.overlay import Overlay, structure_points
+from kambin.navigation.pipeline import Registration
+from kambin.planning.fields import ClearanceField
+from kambin.tracking.frame import ToolPose, TrackingFrame
+from kambin.tracking.simulated import NoiseModel, SimulatedTracker, ToolPath
+
+SEED, LEVEL, SIDE, PATHOLOGY = 3, "L4-L5", "left", "foraminal-herniation"
+SCENARIOS = ("plan", "toward_root")
+# The tracker sits about 1.5 m from the patient, turned 90 degrees about the table's long axis.
+CT_TO_TRACKER = from_axis_angle(np.array([0.0, 0.0, np.pi / 2]), np.array([120.0, -1500.0, 40.0]))
+REGISTRATION_ERROR_MM = 0.6  # a typical paired-point FRE on a spine reference (simulated)
+ENDOSCOPE_BOX_MM = 70.0  # meshes are cut to this half-size around the target: the scope sees ~50 mm
+
+
+@dataclass
+class SimulatedCase:
+    """Everything the simulated operating room needs, built once."""
+
+    ct: object
+    labels: object
+    plan: object
+    fields: dict[str, ClearanceField]
+    exiting_root_lps_mm: np.ndarray
+
+    @property
+    def entry(self) -> np.ndarray:
+        return np.asarray(self.plan.entry_lps_mm, dtype=np.float64)
+
+    @property
+    def target(self) -> np.ndarray:
+        return np.asarray(self.plan.target_lps_mm, dtype=np.float64)
+
+
+def load_plan(path: str | os.PathLike):
+    """A PLAN.json written by `kambin plan`, validated; one-line errors for a missing or bad file."""
+    from kambin.planning.models import Plan
+
+    path = Path(path)
+    if not path.is_file():
+        raise UnreadableFileError(f"{path}: no such plan file; write one with `kambin plan` or `kambin demo`")
+    try:
+        plan = Plan.model_validate_json(path.read_text(encoding="utf-8"))
+    except (ValidationError, UnicodeDecodeError) as error:
+        first = str(error).splitlines()
+        detail = first[1].strip() if len(first) > 1 else first[0]
+        raise UnreadableFileError(f"{path}: not a valid kambin plan ({detail})") from None
+    if not plan.feasible or plan.entry_lps_mm is None:
+        raise InvalidInputError(f"{path}: the plan is not feasible (no entry point); navigate a feasible plan")
+    return plan
+
+
+def build_case(plan_path: str | os.PathLike | None = None, spacing_mm: float = 1.5) -> SimulatedCase:
+    """The synthetic patient, the plan (planned here, or read from `plan_path`: a plan made for the
+    same synthetic patient, e.g. by `kambin demo`) and the clearance fields guidance samples."""
+    from kambin.phantom import make_patient
+    from kambin.planning.models import PlanRequest
+    from kambin.planning.planner import plan as make_plan
+    from kambin.planning.scene import build_scene
+
+    given = load_plan(plan_path) if plan_path is not None else None
+    patient = make_patient(SEED, pathology=PATHOLOGY, level=LEVEL, side=SIDE, spacing_mm=(spacing_mm,) * 3)
+    if given is None:
+        planned = make_plan(patient.ct, patient.labels, PlanRequest(level=LEVEL, side=SIDE))
+        if not planned.feasible:
+            raise InvalidInputError("the synthetic patient could not be planned; check kambin.planning")
+    else:
+        planned = given
+    scene = build_scene(patient.ct, patient.labels, planned.level, planned.side,
+                        np.asarray(planned.target_lps_mm, dtype=np.float64), 180.0)
+    side = getattr(patient.truth.levels[planned.level], planned.side)
+    root = np.asarray(side.exiting_root_ganglion_lps_mm, dtype=np.float64)
+    return SimulatedCase(patient.ct, patient.labels, planned, scene.fields, root)
+
+
+def guidance_model(case: SimulatedCase, alarms: AlarmConfig | None = None) -> GuidanceModel:
+    return GuidanceModel(case.entry, case.target, case.fields, alarms)
+
+
+def overlay_for(case: SimulatedCase, intrinsics, camera_to_scope: np.ndarray) -> Overlay:
+    """The overlay of the case's plan and its nerve roots and dural sac for one camera."""
+    structures = {name: structure_points(case.fields[name]) for name in ("exiting_root", "traversing_root",
+                                                                          "dural_sac") if name in case.fields}
+    return Overlay(intrinsics, camera_to_scope, case.entry, case.target, structures)
+
+
+def endoscope_meshes_near_target(case: SimulatedCase, target_reduction: float = 0.8) -> list:
+    """Meshes of the labelled structures within `ENDOSCOPE_BOX_MM` of the target (what the scope can
+    see), from `kambin.render.meshes_from_labels` on a cropped label map."""
+    from kambin.imaging.volume import Volume
+    from kambin.render.meshes import meshes_from_labels
+    from kambin.render.views import ENDOSCOPE_EXCLUDED_IDS
+
+    labels = case.labels
+    ijk = labels.lps_to_ijk(np.array([case.target - ENDOSCOPE_BOX_MM, case.target + ENDOSCOPE_BOX_MM]))
+    low = np.clip(np.floor(ijk.min(axis=0)).astype(int), 0, np.asarray(labels.shape_ijk) - 1)
+    high = np.clip(np.ceil(ijk.max(axis=0)).astype(int) + 1, 1, np.asarray(labels.shape_ijk))
+    voxels = np.asarray(labels.voxels)[low[0]:high[0], low[1]:high[1], low[2]:high[2]]
+    shift = np.eye(4)
+    shift[:3, 3] = low
+    cropped = Volume(np.ascontiguousarray(voxels), labels.voxel_to_lps @ shift, modality="SEG")
+    return meshes_from_labels(cropped, exclude=ENDOSCOPE_EXCLUDED_IDS, target_reduction=target_reduction)
+
+
+class ScopeScript:
+    """The true scope pose over time (`scope_to_ct(t)`, t in `time.monotonic()` seconds), by scenario.
+
+    "plan": the tip travels between 35 mm and 3 mm before the target at 4 mm/s, circling the path
+    at 1.2 mm with the shaft tilted up to 2 degrees, and rolling slowly (the view sweeps).
+    "toward_root": from the pose it had, the tip moves in 1.5 s to the warning point toward the
+    exiting root's ganglion and stays there.
+    """
+
+    def __init__(self, case: SimulatedCase, warn_mm: float = 2.0):
+        from kambin.render.endoscope import scope_pose
+
+        self._scope_pose = scope_pose
+        self.entry, self.target = case.entry, case.target
+        self.length = float(np.linalg.norm(self.target - self.entry))
+        self.axis = (self.target - self.entry) / self.length
+        helper = np.array([0.0, 0.0, 1.0])
+        self._u = np.cross(self.axis, helper)
+        self._u /= np.linalg.norm(self._u)
+        self._v = np.cross(self.axis, self._u)
+        self.warn_point = self._warn_point(case, warn_mm)
+        self._lock = threading.Lock()
+        self._scenario, self._since = "plan", time.monotonic()
+        self._from_tip = self.target.copy()
+
+    @staticmethod
+    def _warn_point(case: SimulatedCase, warn_mm: float) -> np.ndarray:
+        """The first point on the segment target -> root ganglion where the root is `warn_mm` away."""
+        field = case.fields["exiting_root"]
+        fractions = np.linspace(0.0, 1.0, 401)
+        points = case.target + fractions[:, None] * (case.exiting_root_lps_mm - case.target)
+        distances = field.sample(points)
+        close = np.flatnonzero(distances <= warn_mm)
+        if len(close) == 0:
+            raise InvalidInputError("the simulated exiting root is never within the warning distance of the path")
+        return points[close[0]]
+
+    @property
+    def scenario(self) -> str:
+        return self._scenario
+
+    def set_scenario(self, name: str, now_s: float | None = None) -> None:
+        """Simulator control: switch scenario (see the class docstring)."""
+        if name not in SCENARIOS:
+            raise InvalidInputError(f"scenario must be one of {SCENARIOS}, not {name!r}")
+        now = time.monotonic() if now_s is None else now_s
+        from_tip = self.scope_to_ct(now)[:3, 3]
+        with self._lock:
+            self._from_tip, self._scenario, self._since = from_tip, name, now
+
+    def scope_to_ct(self, t_s: float) -> np.ndarray:
+        with self._lock:
+            scenario, since, from_tip = self._scenario, self._since, self._from_tip
+        elapsed = max(t_s - since, 0.0)
+        if scenario == "toward_root":
+            fraction = min(elapsed / 1.5, 1.0)
+            tip = from_tip + fraction * (self.warn_point - from_tip)
+            return self._scope_pose(tip, self.axis)
+        span = 32.0
+        s = (4.0 * t_s) % (2 * span)
+        depth = self.length - 35.0 + (s if s <= span else 2 * span - s)
+        phase = 2 * np.pi * t_s / 6.0
+        around = 1.2 * (np.cos(phase) * self._u + np.sin(phase) * self._v)
+        tilt = np.radians(2.0) * (np.cos(phase) * self._u + np.sin(phase) * self._v)
+        tip = self.entry + depth * self.axis + around
+        return self._scope_pose(tip, self.axis + tilt, roll_deg=20.0 * np.sin(2 * np.pi * t_s / 20.0))
+
+
+class OperatingRoomTracker(SimulatedTracker):
+    """The simulated tracker of the operating room: the scope follows a `ScopeScript` (on the shared
+    monotonic clock), the patient reference is fixed; `force_dropout` is the simulator control that
+    takes the scope out of view."""
+
+    def __init__(self, script: ScopeScript, reference_lps_mm: np.ndarray, **kwargs):
+        paths = {"scope": ToolPath(np.zeros((1, 3))), "reference": ToolPath(np.asarray(reference_lps_mm)[None, :])}
+        kwargs.setdefault("noise", NoiseModel())
+        super().__init__(paths, ct_to_tracker=CT_TO_TRACKER, **kwargs)
+        self.script = script
+        self._dropout = False
+
+    def truth(self, tool: str, t_since_start_s: float) -> np.ndarray:
+        if tool == "scope":
+            return self.ct_to_tracker @ self.script.scope_to_ct(self._start + t_since_start_s)
+        return super().truth(tool, t_since_start_s)
+
+    def force_dropout(self, on: bool) -> None:
+        """Simulator control: the scope is out of the tracker's view from the next frame, until released."""
+        self._dropout = bool(on)
+
+    @property
+    def dropout(self) -> bool:
+        return self._dropout
+
+    def _acquire(self, timeout_s: float) -> TrackingFrame | None:
+        frame = super()._acquire(timeout_s)
+        if frame is not None and self._dropout:
+            poses = dict(frame.poses)
+            poses["scope"] = ToolPose.missing("scope", "scope out of the tracker's view (simulated dropout)")
+            frame = TrackingFrame(frame.timestamp_s, poses, frame.index, frame.source_timestamp_s, frame.faults)
+        return frame
+
+    def registration(self) -> Registration:
+        """The simulated patient registration: the true `ct_to_reference` with its typical FRE."""
+        reference_to_tracker = super().truth("reference", 0.0)
+        return Registration(invert(reference_to_tracker) @ self.ct_to_tracker, REGISTRATION_ERROR_MM,
+                            "simulated paired-point")
+
+
+def reference_position(case: SimulatedCase) -> np.ndarray:
+    """Where the patient reference is clamped: 60 mm posterior and 40 mm cranial of the target."""
+    return case.target + np.array([0.0, 60.0, 40.0])
