@@ -116,7 +116,13 @@ def split_vertebrae(
         keep = np.unique(pieces[(markers == n) & mask])
         mask = np.isin(pieces, keep[keep > 0])
         box = ndi.find_objects(mask.astype(np.uint8))[0]
-        sub = fill_holes_in_planes(mask[box], axis=0) & (out[box] == 0) & ~other[box]
+        # Sagittal fill everywhere; axial and coronal fills only in the body's core box, where no
+        # canal or interlaminar window can be closed. A dark (osteoporotic, fatty) body interior
+        # opens through the basivertebral foramen in the midline of its posterior wall, so it is not
+        # a hole in the midline's sagittal or axial planes, but it is one in coronal planes.
+        core_fill = fill_holes_in_planes(mask[box], axis=2) | fill_holes_in_planes(mask[box], axis=1)
+        fill = fill_holes_in_planes(mask[box], axis=0) | (core_fill & near_axis[box])
+        sub = fill & (out[box] == 0) & ~other[box]
         out[box][sub] = n
     del zz
     return out, other
