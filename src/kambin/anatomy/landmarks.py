@@ -1,0 +1,410 @@
+"""Landmarks of one vertebra from its label mask: body frame, endplates, posterior wall, canal,
+pedicles, superior articular process tips, spinous process tip and the midsagittal plane.
+
+Every landmark is measured on the label mask alone (the CT is not needed once the bone is
+labelled), in patient LPS millimetres. The vertebra's local frame follows the convention of the
+anatomical literature and of `kambin.phantom`: u to the patient's left, v posterior, w superior
+(along the body's axis), origin at the body centre.
+
+Methods (each function says more):
+
+- Body: a morphological opening of the vertebra mask by a 9 mm ball removes the pedicles (at most
+  about 15 x 14 mm, Zindrick et al., Spine 1987;12(2):160-166), laminae and processes (all thinner
+  than 18 mm, fillets included) and keeps the body (about 45 x 35 x 27 mm, Panjabi et al., Spine 1992;17(3):299-306);
+  its largest part is the body core. The body's footprint is taken in the 3.5 mm under its cranial
+  surface, where nothing but the body is as thick (for S1 this excludes the alae).
+- Axes: v from the body core to the posterior elements; w the narrower in-plane principal axis
+  of the body (its height is smaller than its width), then the bisector of the two endplate normals.
+- Endplates: the cranial (caudal) surface points of the mask within 95 % of the body's radius are
+  fitted (least squares, trimmed) by a plane plus a paraboloid concavity (the central endplate is
+  1-2 mm concave; Wang Y et al., Eur Spine J 2012;21:1737); the plane term is the rim plane of
+  the ring apophysis.
+  The endplate centre is where the body axis meets that rim plane.
+- Posterior wall and canal depth: along the midline (|u| < 3 mm), the posterior end of the body
+  and the anterior surface of the lamina (canal depth as in Panjabi 1992).
+- Pedicles: the bone bridge between the body and the arch, 1-7 mm behind the posterior wall; the
+  medial wall gives the axis direction (transverse angle, Zindrick 1987), the first mm its width,
+  the isthmus centre is taken 4 mm behind the posterior wall.
+- Superior articular process tip: the most cranial bone posterior to the pedicles on each side
+  (centre of its top 1.5 mm).
+- Spinous process tip: the most posterior bone near the midline (centre of its last 1.5 mm).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+
+from kambin.errors import InvalidInputError
+from kambin.imaging.volume import Volume
+
+SIDES = {"left": 1.0, "right": -1.0}
+#: Radius of the ball that opens the pedicles and processes away (mm); see the module docstring.
+BODY_OPENING_MM = 9.0
+#: Ring of the endplate used for the rim plane, as fractions of the body's half-width/half-depth.
+RIM_RING = (0.7, 0.95)
+#: Mean pedicle transverse width per level (mm), Zindrick et al. 1987 (L5 at its isthmus, as in
+#: kambin.phantom.morphometry), and mean body width (mm), Panjabi et al. 1992, for the size scale.
+PEDICLE_WIDTH_MEAN_MM = {"T11": 7.5, "T12": 8.0, "L1": 8.7, "L2": 8.9, "L3": 10.3, "L4": 12.9, "L5": 15.5, "S1": 16.0}
+BODY_WIDTH_MEAN_MM = {"T11": 37.0, "T12": 39.0, "L1": 41.0, "L2": 43.0, "L3": 45.0, "L4": 48.0, "L5": 50.0, "S1": 50.0}
+#: Mean S1 pedicle height (mm), Zindrick et al. 1987; used where the ala hides its caudal margin.
+S1_PEDICLE_HEIGHT_MM = 14.0
+
+
+@dataclass
+class VertebraLandmarks:
+    """One vertebra's landmarks (LPS mm; unit LPS vectors). `axes_lps` columns are u, v, w."""
+
+    name: str
+    label_id: int
+    body_centre_lps_mm: np.ndarray
+    axes_lps: np.ndarray
+    superior_endplate_centre_lps_mm: np.ndarray
+    superior_endplate_normal_lps: np.ndarray
+    inferior_endplate_centre_lps_mm: np.ndarray
+    inferior_endplate_normal_lps: np.ndarray
+    body_height_mm: float
+    body_half_width_mm: float  # a: half of the body's left-right width
+    body_half_depth_mm: float  # b: half of the anterior-posterior depth, centre to anterior surface
+    posterior_wall_v_mm: float  # v of the posterior body wall in the local frame
+    canal_depth_mm: float
+    canal_width_mm: float  # between the pedicles' medial walls
+    pedicle_centre_lps_mm: dict[str, np.ndarray] = field(default_factory=dict)
+    pedicle_axis_lps: dict[str, np.ndarray] = field(default_factory=dict)
+    pedicle_width_mm: dict[str, float] = field(default_factory=dict)
+    pedicle_height_mm: dict[str, float] = field(default_factory=dict)
+    pedicle_bottom_w_mm: dict[str, float] = field(default_factory=dict)  # caudal margin, local w
+    pedicle_u_mm: dict[str, float] = field(default_factory=dict)  # |u| of the isthmus centre
+    superior_articular_process_tip_lps_mm: dict[str, np.ndarray] = field(default_factory=dict)
+    spinous_process_tip_lps_mm: np.ndarray | None = None
+    is_sacral: bool = False
+
+    # local frame helpers -------------------------------------------------------------------
+    def point(self, u: float, v: float, w: float) -> np.ndarray:
+        """LPS position of local (u, v, w)."""
+        return self.body_centre_lps_mm + self.axes_lps @ np.array([u, v, w], dtype=np.float64)
+
+    def points(self, uvw: np.ndarray) -> np.ndarray:
+        return np.asarray(uvw, dtype=np.float64) @ self.axes_lps.T + self.body_centre_lps_mm
+
+    def local(self, lps: np.ndarray) -> np.ndarray:
+        """Local (u, v, w) of LPS points (N, 3) or (3,)."""
+        return (np.asarray(lps, dtype=np.float64) - self.body_centre_lps_mm) @ self.axes_lps
+
+    @property
+    def midsagittal_normal_lps(self) -> np.ndarray:
+        """Normal of the midsagittal plane (through the body centre): the u axis."""
+        return self.axes_lps[:, 0].copy()
+
+
+def _crop(mask: np.ndarray, margin: int = 2) -> tuple[tuple[slice, ...], np.ndarray]:
+    idx = np.argwhere(mask)
+    lo = np.maximum(idx.min(axis=0) - margin, 0)
+    hi = np.minimum(idx.max(axis=0) + margin + 1, mask.shape)
+    box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
+    return box, lo
+
+
+def _opening(mask: np.ndarray, spacing: np.ndarray, radius_mm: float) -> np.ndarray:
+    """Binary opening by a ball (Euclidean, anisotropic spacing), by two distance transforms."""
+    eroded = ndimage.distance_transform_edt(mask, sampling=spacing) > radius_mm
+    if not eroded.any():
+        return eroded
+    return ndimage.distance_transform_edt(~eroded, sampling=spacing) <= radius_mm
+
+
+def _fit_plane(points: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares plane (centroid, unit normal with normal . up > 0), one trimming pass at 2.5 sd."""
+    keep = np.ones(len(points), bool)
+    for _ in range(2):
+        c = points[keep].mean(axis=0)
+        _, _, vt = np.linalg.svd(points[keep] - c, full_matrices=False)
+        n = vt[2] * (1.0 if vt[2] @ up >= 0 else -1.0)
+        r = (points - c) @ n
+        sd = max(float(np.std(r[keep])), 0.3)
+        keep = np.abs(r - np.median(r[keep])) < 2.5 * sd
+        if keep.sum() < 10:
+            break
+    return c, n
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
+def vertebra_landmarks(labels: Volume, label_id: int, name: str, is_sacral: bool = False) -> VertebraLandmarks:
+    """Measure one vertebra's landmarks from the voxels of `labels` equal to `label_id`.
+
+    Raises:
+        InvalidInputError: the label is absent or too small to be a vertebra.
+    """
+    full = np.asarray(labels.voxels) == label_id
+    if full.sum() < 200:
+        raise InvalidInputError(f"{name} (label {label_id}) has {int(full.sum())} voxels, too few for a vertebra")
+    box, lo = _crop(full, margin=int(np.ceil(BODY_OPENING_MM / labels.spacing_mm.min())) + 2)
+    mask = full[box]
+    spacing = labels.spacing_mm
+    direction = labels.direction_lps
+
+    def to_lps(ijk: np.ndarray) -> np.ndarray:
+        return labels.ijk_to_lps(np.asarray(ijk, dtype=np.float64) + lo)
+
+    core = _opening(mask, spacing, BODY_OPENING_MM)
+    lab, n = ndimage.label(core)
+    if n == 0:
+        raise InvalidInputError(f"{name} (label {label_id}) has no part thick enough to be a vertebral body")
+    sizes = np.bincount(lab.ravel())[1:]
+    core = lab == int(np.argmax(sizes)) + 1
+    core_pts = to_lps(np.argwhere(core))
+    all_pts = to_lps(np.argwhere(mask))
+    c0 = core_pts.mean(axis=0)
+    # v: from the body core toward the rest (posterior elements); falls back to +y (LPS posterior).
+    dilated_core = ndimage.binary_dilation(core, iterations=2)
+    post_pts = to_lps(np.argwhere(mask & ~dilated_core))
+    v0 = _unit(post_pts.mean(axis=0) - c0) if len(post_pts) > 50 else np.array([0.0, 1.0, 0.0])
+    if v0[1] < 0.3:  # posterior elements not behind the body: trust the patient's orientation
+        v0 = np.array([0.0, 1.0, 0.0])
+    # w: narrower principal axis of the core in the plane normal to v (height < width).
+    q = core_pts - c0
+    q = q - np.outer(q @ v0, v0)
+    _, _, vt = np.linalg.svd(q, full_matrices=False)
+    cand = [vt[0], vt[1]]
+    cand = [_unit(c - (c @ v0) * v0) for c in cand]
+    var = [float(np.var(q @ c)) for c in cand]
+    w0 = cand[int(np.argmin(var))]
+    w0 = w0 if w0[2] >= 0 else -w0
+    u0 = _unit(np.cross(v0, w0))
+    v0 = np.cross(w0, u0)
+    axes = np.column_stack([u0, v0, w0])
+
+    # Footprint of the body: core points within 3.5 mm of its cranial end (S1: excludes the alae).
+    lw = (core_pts - c0) @ axes
+    top = np.percentile(lw[:, 2], 99.5)
+    near_top = lw[lw[:, 2] > top - (2.0 if is_sacral else 3.5)]
+    uc = 0.5 * (near_top[:, 0].min() + near_top[:, 0].max())
+    a = 0.5 * (near_top[:, 0].max() - near_top[:, 0].min()) + 0.5 * spacing[0]
+    v_front = near_top[:, 1].min() - 0.5 * spacing[1]
+    in_foot = np.abs(lw[:, 0] - uc) <= a
+    body_core = lw[in_foot]
+    vc = body_core[:, 1].mean()
+    centre = c0 + axes @ np.array([uc, vc, 0.0])
+    b = vc - v_front
+
+    # Surface points of the mask, half a voxel out along the voxel axis nearest to w.
+    k_axis = int(np.argmax(np.abs(direction.T @ w0)))
+    sign_k = 1.0 if (direction[:, k_axis] @ w0) > 0 else -1.0
+
+    def surface(cranial: bool) -> np.ndarray:
+        step = 1 if (sign_k > 0) == cranial else -1
+        shifted = np.zeros_like(mask)
+        src = [slice(None)] * 3
+        dst = [slice(None)] * 3
+        if step > 0:
+            src[k_axis], dst[k_axis] = slice(1, None), slice(None, -1)
+        else:
+            src[k_axis], dst[k_axis] = slice(None, -1), slice(1, None)
+        shifted[tuple(dst)] = mask[tuple(src)]
+        surf = mask & ~shifted
+        ijk = np.argwhere(surf).astype(np.float64)
+        ijk[:, k_axis] += 0.5 * step
+        return to_lps(ijk)
+
+    def rim_plane(cranial: bool, axes_now: np.ndarray, centre_now: np.ndarray, a_: float, b_: float):
+        """Fit w = c0 + c1 u + c2 v - k (1 - rho^2) to the endplate surface inside rho < 0.95: a rim
+        plane with a shallow paraboloid concavity; the plane term is the rim plane."""
+        pts = surface(cranial)
+        loc = (pts - centre_now) @ axes_now
+        rho2 = (loc[:, 0] / a_) ** 2 + (loc[:, 1] / b_) ** 2
+        sel = (rho2 < RIM_RING[1] ** 2) & ((loc[:, 2] > 3.0) if cranial else (loc[:, 2] < -3.0))
+        sel &= loc[:, 1] < posterior_limit - (centre_now - centre) @ axes_now[:, 1]
+        if sel.sum() < 20:
+            side = "superior" if cranial else "inferior"
+            raise InvalidInputError(f"{name}: too few endplate surface points to fit its {side} endplate")
+        p = loc[sel]
+        sgn = 1.0 if cranial else -1.0
+        design = np.column_stack([np.ones(len(p)), p[:, 0], p[:, 1], sgn * (1.0 - rho2[sel])])
+        keep = np.ones(len(p), bool)
+        for _ in range(2):
+            coef, *_ = np.linalg.lstsq(design[keep], p[keep, 2], rcond=None)
+            r = p[:, 2] - design @ coef
+            sd = max(float(np.std(r[keep])), 0.3)
+            keep = np.abs(r) < 2.5 * sd
+        c0_, c1_, c2_ = coef[0], coef[1], coef[2]
+        n_local = _unit(np.array([-c1_, -c2_, 1.0])) * sgn
+        n = axes_now @ n_local
+        return centre_now + axes_now[:, 2] * c0_, n
+
+    # Posterior wall: midline points, the first contiguous run in v is the body.
+    loc_all = (all_pts - centre) @ axes
+    mid = loc_all[np.abs(loc_all[:, 0]) < 1.5]
+    posterior_limit = np.inf
+    v_post, lamina_v = _midline_runs(mid, spacing.max())
+    posterior_limit = v_post - 1.0
+    b_ring = 0.5 * (v_post - v_front)  # ring normalised over the body's AP extent
+    centre_ring = centre + axes[:, 1] * (0.5 * (v_post + v_front))
+    sup_c, sup_n = rim_plane(True, axes, centre_ring, a, b_ring)
+    inf_c, inf_n = rim_plane(False, axes, centre_ring, a, b_ring)
+    # refine the frame: w the bisector of the endplate normals, origin midway between centres
+    w1 = _unit(sup_n - inf_n)
+    u1 = _unit(u0 - (u0 @ w1) * w1)
+    v1 = np.cross(w1, u1)
+    axes = np.column_stack([u1, v1, w1])
+    sup_c = sup_c - axes[:, 1] * (0.5 * (v_post + v_front) - vc)
+    inf_c = inf_c - axes[:, 1] * (0.5 * (v_post + v_front) - vc)
+    centre = 0.5 * (sup_c + inf_c)
+    height = float((sup_c - inf_c) @ w1)
+    loc_all = (all_pts - centre) @ axes
+    if not is_sacral:
+        # half-width from the anterior half of the body, away from the pedicles (the widest section)
+        band = loc_all[
+            (loc_all[:, 1] > v_front - vc + 2.0) & (loc_all[:, 1] < 3.0) & (np.abs(loc_all[:, 2]) < height / 2 - 2.0)
+        ]
+        if len(band):
+            a = 0.5 * (band[:, 0].max() - band[:, 0].min()) + 0.5 * spacing[0]
+    mid = loc_all[np.abs(loc_all[:, 0]) < 1.5]
+    v_post, lamina_v = _midline_runs(mid[np.abs(mid[:, 2]) < height / 3] if len(mid) else mid, spacing.max())
+    if lamina_v is None:
+        upper_mid = mid[mid[:, 2] > 0]
+        _, lamina_v = _midline_runs(upper_mid, spacing.max())
+    lm = VertebraLandmarks(
+        name=name,
+        label_id=int(label_id),
+        body_centre_lps_mm=centre,
+        axes_lps=axes,
+        superior_endplate_centre_lps_mm=sup_c,
+        superior_endplate_normal_lps=sup_n,
+        inferior_endplate_centre_lps_mm=inf_c,
+        inferior_endplate_normal_lps=inf_n,
+        body_height_mm=height,
+        body_half_width_mm=float(a),
+        body_half_depth_mm=float(b),
+        posterior_wall_v_mm=float(v_post),
+        canal_depth_mm=float(lamina_v - v_post) if lamina_v is not None else float("nan"),
+        canal_width_mm=float("nan"),
+        is_sacral=is_sacral,
+    )
+    _pedicles(lm, loc_all, float(spacing.max()))
+    _processes(lm, loc_all, spacing)
+    return lm
+
+
+def _midline_runs(mid: np.ndarray, step: float) -> tuple[float, float | None]:
+    """(posterior end of the first run, anterior start of the second run) of midline points along v,
+    each the median over 1 mm rows in w (the body's wall) or their minimum (the lamina's front)."""
+    if len(mid) == 0:
+        raise InvalidInputError("vertebra has no bone on its midline")
+    ends = []
+    rows = np.round(mid[:, 2] / max(step, 1.0))
+    by_row = [np.sort(mid[rows == r, 1]) for r in np.unique(rows)]
+    for v in by_row:
+        gaps = np.flatnonzero(np.diff(v) > max(5.0, 2.5 * step))
+        if len(gaps):
+            ends.append(v[gaps[0]])
+    if not ends:
+        v = np.sort(mid[:, 1])
+        return float(v[-1] + 0.5 * step), None
+    v_post = float(np.median(ends))
+    starts = [float(v[v > v_post + 3.0].min()) for v in by_row if (v > v_post + 3.0).any()]
+    lamina = float(np.percentile(starts, 10)) if starts else None
+    return v_post + 0.5 * step, (None if lamina is None else lamina - 0.5 * step)
+
+
+def size_scale(lm: VertebraLandmarks) -> float:
+    """This vertebra's body width over the population mean of its level (Panjabi 1992), 0.85-1.15."""
+    mean = BODY_WIDTH_MEAN_MM.get(lm.name, 45.0)
+    return float(np.clip(2.0 * lm.body_half_width_mm / mean, 0.85, 1.15))
+
+
+def pedicle_width_estimate_mm(lm: VertebraLandmarks) -> float:
+    """Pedicle width: the level's mean (Zindrick 1987) times the body's size scale."""
+    return PEDICLE_WIDTH_MEAN_MM.get(lm.name, 10.0) * size_scale(lm)
+
+
+def _pedicles(lm: VertebraLandmarks, loc: np.ndarray, step: float) -> None:
+    """Pedicle isthmus centre, axis, width and height per side (see the module docstring)."""
+    vp = lm.posterior_wall_v_mm
+    medial_walls = []
+    for side, s in SIDES.items():
+        sel = (s * loc[:, 0] > 3.0) & (loc[:, 1] > vp + 0.5) & (loc[:, 1] < vp + 7.5)
+        sel &= (loc[:, 2] < lm.body_height_mm / 2 + 1.0) & (loc[:, 2] > -lm.body_height_mm / 2)
+        pts = loc[sel]
+        if len(pts) < 20:
+            continue
+        # per 1 mm slab in v: the medial wall |u| and the vertical extent near it
+        vs = np.arange(vp + 1.0, vp + 7.0, 1.0)
+        med, ws_lo, ws_hi, widths, vv = [], [], [], [], []
+        for v in vs:
+            row = pts[np.abs(pts[:, 1] - v) <= 0.5 * max(step, 1.0)]
+            if len(row) < 4:
+                continue
+            au = s * row[:, 0]
+            m = float(au.min()) - 0.5 * step
+            near = row[au < m + 4.0]
+            med.append(m)
+            ws_lo.append(float(near[:, 2].min()) - 0.5 * step)
+            ws_hi.append(float(near[:, 2].max()) + 0.5 * step)
+            # width: contiguous |u| run from the medial wall at the pedicle's mid-height
+            wm = ws_hi[-1] - 2.5 if lm.is_sacral else 0.5 * (ws_lo[-1] + ws_hi[-1])
+            band = np.sort(au[np.abs(row[:, 2] - wm) <= max(step, 1.0)])
+            if len(band):
+                gap = np.flatnonzero(np.diff(band) > 2.5 * step)
+                end = band[gap[0]] if len(gap) else band[-1]
+                widths.append(float(end - band[0]) + step)
+            else:
+                widths.append(np.nan)
+            vv.append(v)
+        if len(vv) < 3:
+            continue
+        vv, med = np.array(vv), np.array(med)
+        slope = float(np.polyfit(vv, med, 1)[0])  # d|u|/dv: tan of the transverse angle
+        slope = float(np.clip(slope, 0.0, 0.9))
+        cos_a = 1.0 / np.sqrt(1.0 + slope**2)
+        # The lateral wall merges with the transverse process and the body's fillet, so the width is
+        # the level's mean (Zindrick 1987) scaled by this body's width against Panjabi's mean.
+        width_perp = pedicle_width_estimate_mm(lm)
+        v_iso = vp + 4.0
+        med_iso = float(np.polyval(np.polyfit(vv, med, 1), v_iso))
+        u_c = med_iso + 0.5 * width_perp / cos_a
+        w_lo, w_hi = float(np.median(ws_lo)), float(np.median(ws_hi))
+        if lm.is_sacral:
+            # S1: the pedicle merges with the ala and the sacrum below it; its caudal margin is not
+            # seen, so its height is taken as the mean S1 pedicle height (14 mm, Zindrick 1987).
+            w_lo = w_hi - S1_PEDICLE_HEIGHT_MM
+        w_c = 0.5 * (w_lo + w_hi)
+        lm.pedicle_centre_lps_mm[side] = lm.point(s * u_c, v_iso, w_c)
+        axis_local = _unit(np.array([s * slope, 1.0, 0.0]))
+        lm.pedicle_axis_lps[side] = lm.axes_lps @ axis_local
+        lm.pedicle_width_mm[side] = width_perp
+        lm.pedicle_height_mm[side] = w_hi - w_lo
+        lm.pedicle_bottom_w_mm[side] = w_lo
+        lm.pedicle_u_mm[side] = u_c
+        medial_walls.append(u_c - 0.5 * width_perp)
+    if len(medial_walls) == 2:
+        lm.canal_width_mm = float(sum(medial_walls))
+
+
+def _processes(lm: VertebraLandmarks, loc: np.ndarray, spacing: np.ndarray) -> None:
+    """Superior articular process tips and the spinous process tip."""
+    step = float(spacing.min())
+    vp = lm.posterior_wall_v_mm
+    for side, s in SIDES.items():
+        sel = (s * loc[:, 0] > 4.0) & (loc[:, 1] > vp + 6.0)
+        pts = loc[sel]
+        if len(pts) < 10:
+            continue
+        top = pts[:, 2].max()
+        cap = pts[pts[:, 2] > top - 1.5]
+        tip = np.array([cap[:, 0].mean(), cap[:, 1].mean(), top + 0.5 * spacing[2]])
+        if top > lm.body_height_mm / 2:
+            lm.superior_articular_process_tip_lps_mm[side] = lm.point(*tip)
+    if lm.is_sacral:
+        return
+    sel = (np.abs(loc[:, 0]) < 6.0) & (loc[:, 1] > vp + 10.0)
+    pts = loc[sel]
+    if len(pts) < 10:
+        return
+    back = pts[:, 1].max()
+    cap = pts[pts[:, 1] > back - 1.5]
+    lm.spinous_process_tip_lps_mm = lm.point(cap[:, 0].mean(), back + 0.5 * step, cap[:, 2].mean())

@@ -1,0 +1,664 @@
+"""Estimates of what a CT does not show well, from the bone labels (and the CT where it helps):
+the discs, the dural sac, the exiting and traversing nerve roots, the psoas and the peritoneal
+cavity. Each is an *estimate* and carries an uncertainty in mm (how far the true structure's
+surface may lie outside the estimate), measured on the synthetic patients (see
+`UNCERTAINTY_MM`).
+
+Anatomical models (each function says more):
+
+- Discs (`disc_L4_L5`, ...): the space between the upper body's inferior and the lower body's
+  superior rim planes (plus the 1-2 mm endplate concavity), inside the two bodies' footprint and
+  bulging 1 mm behind their posterior walls, where the bone labels leave it free.
+- Dural sac: a round tube centred in the bony canal (midline, mid-depth), per vertebra, with the
+  radius the smallest of the population mean (about 7.2 mm: dural sac area 150-200 mm2 at L3-L4,
+  Schonstrom N et al., Spine 1985;10(9):806-811), half the canal depth less the epidural fat
+  (about 1 mm ventrally and dorsally), and half the interpedicular width less 2 mm (the lateral
+  recesses hold the roots and fat); 7 % narrower at L5-S1 and tapering to its end at S2.
+- Nerve roots: root Ln leaves the sac at about the disc above Ln, runs down the lateral recess
+  medial to the Ln pedicle (there it is the traversing root of level L(n-1)-Ln), turns under the
+  pedicle into the upper part of the Ln-L(n+1) foramen, where its dorsal root ganglion lies (there
+  it is the exiting root), and leaves antero-latero-inferiorly toward the psoas (Cohen MS et al.,
+  Spine 1990;15(12):1248-1251; Hasegawa T et al., J Bone Joint Surg Am 1995;77(1):32-38). Radius
+  2.6 mm and ganglion radius 3.6 mm (Cohen 1990). The S1 root leaves through the first anterior
+  sacral foramen. The centreline is then pushed 0.4 mm clear of the bone labels.
+- Psoas (`iliopsoas_left/right`): muscle-density voxels (15-85 HU after 1 mm smoothing) lateral to
+  the lumbar bodies and connected to tissue touching their lateral surfaces.
+- Peritoneal cavity: the region of the body in front of the retroperitoneum: anterior to a line
+  28 mm in front of the vertebral bodies medially (over the great vessels and psoas), sweeping
+  back to 35 mm behind the body centre laterally (the paracolic gutters lateral to the quadratus
+  lumborum), deeper than the subcutaneous fat (measured) plus 10 mm of abdominal wall muscle.
+  A simple geometric model, deliberately generous.
+
+Accuracy (measured on the phantom, whose neural anatomy follows the same published descriptions,
+so these errors understate those on a real patient): see `UNCERTAINTY_MM` and
+bench/bench_anatomy.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import ndimage
+from scipy.spatial import cKDTree
+
+from kambin.anatomy.labels import disc_name, label_by_id, label_id, nerve_root_name
+from kambin.anatomy.landmarks import SIDES, VertebraLandmarks, pedicle_width_estimate_mm, vertebra_landmarks
+from kambin.errors import InvalidInputError
+from kambin.imaging.volume import Volume
+
+#: Vertebrae in cranio-caudal order, the ones whose roots and discs are estimated.
+ORDER = ("T10", "T11", "T12", "L1", "L2", "L3", "L4", "L5", "S1")
+#: Root radius and dorsal root ganglion radius (mm), Cohen 1990.
+ROOT_RADIUS_MM = 2.6
+DRG_RADIUS_MM = 3.6
+#: Dural sac radius, population mean (mm), Schonstrom 1985; epidural fat between sac and canal wall.
+DURAL_SAC_RADIUS_MM = 7.2
+EPIDURAL_FAT_MM = 1.1
+LATERAL_RECESS_MM = 2.0
+ROOT_BONE_CLEARANCE_MM = 0.4
+#: Abdominal wall muscle thickness (obliques and transversus, mm) inside the subcutaneous fat.
+ABDOMINAL_WALL_MM = 10.0
+#: How far (mm) the true structure may reach beyond the estimate: the largest error measured by
+#: bench/bench_anatomy.py on synthetic patients (truth bone labels and segment_spine's labels,
+#: several seeds, spacings and pathologies), rounded up, plus 0.5 mm. Estimates, not measurements:
+#: the phantom follows the same anatomical model, so on a real patient the error is larger.
+UNCERTAINTY_MM = {
+    "nerve_root": 2.5,
+    "dural_sac": 2.0,
+    "disc": 1.5,
+    "iliopsoas": 5.0,
+    "peritoneal_cavity": 5.0,
+}
+
+
+@dataclass
+class Tube:
+    """A centreline (N, 3) LPS mm with a radius (mm) per point."""
+
+    name: str
+    points_lps_mm: np.ndarray
+    radii_mm: np.ndarray
+
+    def distance_mm(self, points_lps_mm: np.ndarray) -> np.ndarray:
+        """Signed distance from points to the tube's surface (negative inside), by nearest sample."""
+        dense, radii = _densify(self.points_lps_mm, self.radii_mm, 0.3)
+        d, i = cKDTree(dense).query(np.asarray(points_lps_mm, dtype=np.float64))
+        return d - radii[i]
+
+
+@dataclass
+class DiscEstimate:
+    """One disc from its endplates: centre, unit normal (cranial), mid-disc height, posterior margin."""
+
+    level: str
+    upper: str
+    lower: str
+    centre_lps_mm: np.ndarray
+    normal_lps: np.ndarray
+    height_mm: float
+    posterior_margin_lps_mm: np.ndarray
+    posterior_height_mm: float
+
+
+@dataclass
+class PlanningAnatomy:
+    """The label map a planner needs, on the CT's grid.
+
+    Attributes:
+        labels: uint8/uint16 Volume on the CT grid: the input bone labels (vertebrae, sacrum, hips)
+            plus the estimated discs, nerve roots, dural sac, psoas and peritoneal cavity, with
+            registry ids.
+        names: label id (string) -> registry name, for every id in `labels`.
+        uncertainty_mm: registry name -> how far (mm) the true structure may reach beyond the
+            estimate, for each estimated structure (0 or absent for the input bone labels).
+        notes: what was estimated and how, one line each.
+        vertebrae: the landmarks measured per vertebra (name -> VertebraLandmarks).
+        discs: per level ("L4-L5") the disc estimate.
+        dural_sac: the estimated sac tube; roots: registry root name -> estimated tube.
+    """
+
+    labels: Volume
+    names: dict[str, str]
+    uncertainty_mm: dict[str, float]
+    notes: list[str]
+    vertebrae: dict[str, VertebraLandmarks] = field(default_factory=dict)
+    discs: dict[str, DiscEstimate] = field(default_factory=dict)
+    dural_sac: Tube | None = None
+    roots: dict[str, Tube] = field(default_factory=dict)
+
+
+# --- vertebrae -------------------------------------------------------------------------------
+
+
+def bone_names(labels: Volume, names: dict[str, str] | None) -> dict[str, int]:
+    """Registry name -> id of the labels present (names from the sidecar, or the registry)."""
+    present = [int(i) for i in np.unique(np.asarray(labels.voxels)) if i != 0]
+    if names is None:
+        out = {}
+        for i in present:
+            try:
+                out[label_by_id(i).name] = i
+            except InvalidInputError:
+                continue
+        return out
+    by_id = {int(k): v for k, v in names.items()}
+    return {by_id[i]: i for i in present if i in by_id}
+
+
+def measure_vertebrae(labels: Volume, ids: dict[str, int]) -> dict[str, VertebraLandmarks]:
+    """Landmarks of every labelled vertebra T10-S1 (S1 from `sacrum` when S1 is not labelled apart).
+
+    Raises:
+        InvalidInputError: the label map has no vertebra T10-S1.
+    """
+    out = {}
+    for name in ORDER:
+        key = f"vertebrae_{name}"
+        if key in ids:
+            out[name] = vertebra_landmarks(labels, ids[key], name, is_sacral=name == "S1")
+        elif name == "S1" and "sacrum" in ids:
+            out[name] = vertebra_landmarks(labels, ids["sacrum"], name, is_sacral=True)
+    if not out:
+        raise InvalidInputError(
+            "the label map has no vertebra T10-S1 (registry names vertebrae_L1 ... vertebrae_S1); "
+            "run `kambin segment` or give a label map with vertebrae"
+        )
+    return out
+
+
+def adjacent_pairs(vertebrae: dict[str, VertebraLandmarks]) -> list[tuple[str, str]]:
+    names = [n for n in ORDER if n in vertebrae]
+    return [(a, b) for a, b in zip(names[:-1], names[1:], strict=False) if ORDER.index(b) == ORDER.index(a) + 1]
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
+def estimate_disc(upper: VertebraLandmarks, lower: VertebraLandmarks) -> DiscEstimate:
+    """The disc between two bodies: centre midway between the facing rim-plane centres, normal the
+    bisector of their normals, height between the planes along it; posterior margin 1 mm behind
+    the mean posterior wall (the annulus bulges slightly beyond the bodies)."""
+    a, b = upper.inferior_endplate_centre_lps_mm, lower.superior_endplate_centre_lps_mm
+    normal = _unit(-upper.inferior_endplate_normal_lps + lower.superior_endplate_normal_lps)
+    centre = 0.5 * (a + b)
+    height = float((a - b) @ normal)
+    posterior = _unit(upper.axes_lps[:, 1] + lower.axes_lps[:, 1])
+    posterior = _unit(posterior - (posterior @ normal) * normal)
+    v_post = 0.5 * (
+        (upper.point(0, upper.posterior_wall_v_mm, 0) - centre) @ posterior
+        + (lower.point(0, lower.posterior_wall_v_mm, 0) - centre) @ posterior
+    )
+    margin = centre + posterior * (v_post + 1.0)
+    # posterior height: between the two rim planes, 1 mm in front of the margin
+    p = centre + posterior * v_post
+    t_up = ((a - p) @ upper.inferior_endplate_normal_lps) / (normal @ upper.inferior_endplate_normal_lps)
+    t_lo = ((b - p) @ lower.superior_endplate_normal_lps) / (normal @ lower.superior_endplate_normal_lps)
+    level = f"{upper.name}-{lower.name}"
+    return DiscEstimate(level, upper.name, lower.name, centre, normal, height, margin, float(t_up - t_lo))
+
+
+def _grid_points(volume: Volume, lo_ijk: np.ndarray, hi_ijk: np.ndarray) -> tuple[tuple[slice, ...], np.ndarray]:
+    lo = np.clip(np.floor(lo_ijk).astype(int), 0, np.asarray(volume.shape_ijk) - 1)
+    hi = np.clip(np.ceil(hi_ijk).astype(int) + 1, lo + 1, np.asarray(volume.shape_ijk))
+    box = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
+    ii, jj, kk = np.meshgrid(*[np.arange(a, b) for a, b in zip(lo, hi, strict=True)], indexing="ij")
+    pts = volume.ijk_to_lps(np.column_stack([ii.ravel(), jj.ravel(), kk.ravel()]).astype(np.float64))
+    return box, pts
+
+
+def _box_around(volume: Volume, points_lps_mm: np.ndarray, margin_mm: float) -> tuple[np.ndarray, np.ndarray]:
+    p = np.asarray(points_lps_mm, dtype=np.float64)
+    corners = np.array(
+        [
+            [x, y, z]
+            for x in (p[:, 0].min() - margin_mm, p[:, 0].max() + margin_mm)
+            for y in (p[:, 1].min() - margin_mm, p[:, 1].max() + margin_mm)
+            for z in (p[:, 2].min() - margin_mm, p[:, 2].max() + margin_mm)
+        ]
+    )
+    ijk = volume.lps_to_ijk(corners)
+    return ijk.min(axis=0), ijk.max(axis=0)
+
+
+def paint_disc(
+    out: np.ndarray,
+    grid: Volume,
+    bone: np.ndarray,
+    disc: DiscEstimate,
+    upper: VertebraLandmarks,
+    lower: VertebraLandmarks,
+    value: int,
+) -> None:
+    """Label the disc: between the two rim planes (plus 1.5 mm of endplate concavity), inside the
+    bodies' outline (superellipse of their mean half-width and half-depth, +0.7 mm) and in front of
+    the posterior margin, where no bone is labelled."""
+    a = 0.5 * (upper.body_half_width_mm + lower.body_half_width_mm) + 0.7
+    b = 0.5 * (upper.body_half_depth_mm + lower.body_half_depth_mm) + 0.7
+    r = max(a, b) + disc.height_mm
+    lo, hi = _box_around(grid, np.array([disc.centre_lps_mm]), r)
+    box, pts = _grid_points(grid, lo, hi)
+    posterior = _unit(disc.posterior_margin_lps_mm - disc.centre_lps_mm)
+    lateral = np.cross(disc.normal_lps, posterior)
+    rel = pts - disc.centre_lps_mm
+    u, v = rel @ lateral, rel @ posterior
+    vc = 0.5 * (
+        (upper.body_centre_lps_mm - disc.centre_lps_mm) @ posterior
+        + (lower.body_centre_lps_mm - disc.centre_lps_mm) @ posterior
+    )
+    inside = (np.abs(u) / a) ** 2.6 + (np.abs(v - vc) / b) ** 2.6 <= 1.0
+    inside &= v <= (disc.posterior_margin_lps_mm - disc.centre_lps_mm) @ posterior
+    # the rim planes' normals point away from their bodies: in the disc both distances are >= -concavity
+    d_up = (pts - upper.inferior_endplate_centre_lps_mm) @ upper.inferior_endplate_normal_lps
+    d_lo = (pts - lower.superior_endplate_centre_lps_mm) @ lower.superior_endplate_normal_lps
+    inside &= (d_up >= -1.5) & (d_lo >= -1.5)
+    mask = inside.reshape(tuple(s.stop - s.start for s in box))
+    region = out[box]
+    region[mask & ~bone[box] & (region == 0)] = value
+
+
+# --- sac and roots ---------------------------------------------------------------------------
+
+
+def _densify(points: np.ndarray, radii: np.ndarray, step: float) -> tuple[np.ndarray, np.ndarray]:
+    seg = np.linalg.norm(np.diff(points, axis=0), axis=1)
+    s = np.concatenate([[0.0], np.cumsum(seg)])
+    n = max(int(np.ceil(s[-1] / step)), 1) + 1
+    t = np.linspace(0.0, s[-1], n)
+    dense = np.stack([np.interp(t, s, points[:, a]) for a in range(3)], axis=1)
+    return dense, np.interp(t, s, radii)
+
+
+def catmull_rom(control: np.ndarray, radii: np.ndarray, step_mm: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """A uniform Catmull-Rom spline through the control points, resampled every `step_mm`; radii
+    interpolated along arc length between the control points."""
+    control = np.asarray(control, dtype=np.float64)
+    padded = np.vstack([2 * control[0] - control[1], control, 2 * control[-1] - control[-2]])
+    out, rad = [], []
+    for n in range(1, len(padded) - 2):
+        p0, p1, p2, p3 = padded[n - 1], padded[n], padded[n + 1], padded[n + 2]
+        for t in np.linspace(0.0, 1.0, 12, endpoint=False):
+            t2, t3 = t * t, t * t * t
+            out.append(
+                0.5
+                * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t3)
+            )
+            rad.append(radii[n - 1] + t * (radii[n] - radii[n - 1]))
+    out.append(control[-1])
+    rad.append(radii[-1])
+    return _densify(np.array(out), np.array(rad), step_mm)
+
+
+def sac_centre_local(vert: VertebraLandmarks) -> tuple[float, float]:
+    """(v, radius) of the dural sac in a vertebra's frame: mid-canal, fitting the canal (module docstring)."""
+    depth = vert.canal_depth_mm if np.isfinite(vert.canal_depth_mm) else 15.0
+    width = vert.canal_width_mm if np.isfinite(vert.canal_width_mm) else 23.0
+    v_c = vert.posterior_wall_v_mm + depth / 2 - 0.3
+    r = min(
+        DURAL_SAC_RADIUS_MM * (0.93 if vert.name in ("L5", "S1") else 1.0),
+        depth / 2 - EPIDURAL_FAT_MM,
+        width / 2 - LATERAL_RECESS_MM,
+    )
+    return v_c, max(r, 2.0)
+
+
+def estimate_dural_sac(vertebrae: dict[str, VertebraLandmarks]) -> Tube:
+    """The dural sac as a round tube through the canals of the labelled vertebrae (module docstring)."""
+    names = [n for n in ORDER if n in vertebrae and n in ("T12", "L1", "L2", "L3", "L4", "L5", "S1")] or list(vertebrae)
+    control, radii = [], []
+    top = vertebrae[names[0]]
+    v_c, r = sac_centre_local(top)
+    control.append(top.point(0.0, v_c, top.body_height_mm / 2 + 20.0))
+    radii.append(r)
+    for name in names:
+        vert = vertebrae[name]
+        v_c, r = sac_centre_local(vert)
+        h = vert.body_height_mm
+        if name == "S1":
+            control += [
+                vert.point(0.0, v_c, h / 2),
+                vert.point(0.0, v_c + 0.5, -h / 2 - 6.0),
+                vert.point(0.0, v_c + 1.0, -h / 2 - 14.0),
+            ]
+            radii += [r * 0.85, r * 0.45, 1.2]
+        else:
+            control += [vert.point(0.0, v_c, h / 2), vert.point(0.0, v_c, -h / 2)]
+            radii += [r, r]
+    pts, rad = catmull_rom(np.array(control), np.array(radii), 2.0)
+    return Tube("dural_sac", pts, rad)
+
+
+def root_control_points(
+    vertebrae: dict[str, VertebraLandmarks], name: str, side: str, sac: Tube, discs: dict[str, DiscEstimate]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Control points (LPS) and radii of root `name` on `side`, from the sac to the psoas (Cohen 1990)."""
+    vert = vertebrae[name]
+    s = SIDES[side]
+    r, g = ROOT_RADIUS_MM, DRG_RADIUS_MM
+    i = ORDER.index(name)
+    above = ORDER[i - 1] if i > 0 else None
+    disc_above = discs.get(f"{above}-{name}")
+    disc_h = disc_above.height_mm if disc_above is not None else 9.0
+    v_c, r_sac = sac_centre_local(vert)
+    pw = (vert.canal_width_mm if np.isfinite(vert.canal_width_mm) else 23.0) / 2
+    vp, h = vert.posterior_wall_v_mm, vert.body_height_mm
+    ped_u = vert.pedicle_u_mm.get(side, pw + 5.0)
+    ped_bottom = vert.pedicle_bottom_w_mm.get(side, h / 2 - 16.0)
+    ped_w = pedicle_width_estimate_mm(vert)
+    local = [
+        (s * (r_sac - 1.5), v_c + 0.5, h / 2 + 0.75 * disc_h),  # take-off from the sac, at the disc above
+        (s * (pw - r - 0.8), vp + r + 1.2, h / 2 - 4.0),  # lateral recess, medial to the pedicle
+        (s * (pw + 0.3), vp + r + 1.6, ped_bottom - r - 0.9),  # turning under the pedicle
+    ]
+    radii = [r, r, r]
+    if name == "S1":
+        b = vert.body_half_depth_mm
+        local += [
+            (s * (pw + 4.0), vp - 6.0, ped_bottom - 6.0),  # into the first anterior sacral foramen
+            (s * (pw + 8.0), -b + 3.0, -h / 2 - 10.0),
+            (s * (pw + 14.0), -b - 10.0, -h / 2 - 22.0),
+        ]
+        radii += [r, r, r]
+    else:
+        local += [
+            (s * (ped_u + 1.0), vp + 4.6, ped_bottom - g - 1.0),  # ganglion under the pedicle, upper foramen
+            (s * (ped_u + ped_w / 2 + 4.0), vp - 0.5, ped_bottom - g - 11.0),  # leaving antero-latero-inferiorly
+            (s * (ped_u + ped_w / 2 + 16.0), vp - 8.0, ped_bottom - 30.0),
+        ]
+        radii += [g, r * 1.05, r * 1.1]
+    return vert.points(np.array(local)), np.array(radii)
+
+
+def _signed_bone_distance(grid: Volume, bone: np.ndarray, lo_ijk, hi_ijk):
+    lo = np.clip(np.floor(lo_ijk).astype(int), 0, np.asarray(grid.shape_ijk) - 1)
+    hi = np.clip(np.ceil(hi_ijk).astype(int) + 1, lo + 1, np.asarray(grid.shape_ijk))
+    crop = bone[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]]
+    sp = grid.spacing_mm
+    if crop.any():
+        sd = ndimage.distance_transform_edt(~crop, sampling=sp) - ndimage.distance_transform_edt(crop, sampling=sp)
+    else:
+        sd = np.full(crop.shape, 1e3)
+
+    def fn(p: np.ndarray) -> np.ndarray:
+        ijk = grid.lps_to_ijk(p) - lo
+        return ndimage.map_coordinates(sd, ijk.T, order=1, mode="nearest")
+
+    return fn
+
+
+def push_clear(
+    points: np.ndarray, radii: np.ndarray, distance, clearance: float, movable: np.ndarray, iterations: int = 25
+) -> np.ndarray:
+    """Move centreline points along the distance gradient until distance >= radius + clearance."""
+    p = np.array(points, dtype=np.float64)
+    eps = 0.5
+    for _ in range(iterations):
+        d = distance(p) - radii - clearance
+        bad = (d < 0) & movable
+        if not bad.any():
+            break
+        q = p[bad]
+        grad = np.zeros_like(q)
+        for a in range(3):
+            step = np.zeros(3)
+            step[a] = eps
+            grad[:, a] = (distance(q + step) - distance(q - step)) / (2 * eps)
+        grad /= np.maximum(np.linalg.norm(grad, axis=1, keepdims=True), 1e-6)
+        p[bad] = q - grad * (d[bad][:, None] - 0.05)
+    return p
+
+
+def estimate_root(
+    grid: Volume,
+    bone: np.ndarray,
+    vertebrae: dict[str, VertebraLandmarks],
+    name: str,
+    side: str,
+    sac: Tube,
+    discs: dict[str, DiscEstimate],
+) -> Tube:
+    control, radii = root_control_points(vertebrae, name, side, sac, discs)
+    pts, rad = catmull_rom(control, radii, 1.5)
+    lo, hi = _box_around(grid, pts, 12.0)
+    distance = _signed_bone_distance(grid, bone, lo, hi)
+    movable = np.ones(len(pts), bool)
+    movable[:1] = False
+    pts = push_clear(pts, rad, distance, ROOT_BONE_CLEARANCE_MM, movable)
+    return Tube(nerve_root_name(name, side), pts, rad)
+
+
+def paint_tube(out: np.ndarray, grid: Volume, tube: Tube, value: int, protect: np.ndarray) -> None:
+    """Label the voxels whose centre lies inside the tube, where `protect` is False."""
+    lo, hi = _box_around(grid, tube.points_lps_mm, float(tube.radii_mm.max()) + 1.0)
+    box, pts = _grid_points(grid, lo, hi)
+    inside = (tube.distance_mm(pts) <= 0).reshape(tuple(s.stop - s.start for s in box))
+    region = out[box]
+    region[inside & ~protect[box]] = value
+
+
+# --- psoas and peritoneum --------------------------------------------------------------------
+
+
+def body_mask(ct: Volume) -> np.ndarray:
+    """The patient's body (HU > -350, largest part, holes filled per slice): planning's definition."""
+    from kambin.planning.scene import body_mask as _body_mask
+
+    return _body_mask(ct)
+
+
+def _lumbar(vertebrae: dict[str, VertebraLandmarks]) -> list[VertebraLandmarks]:
+    return [vertebrae[n] for n in ORDER if n in vertebrae and n != "S1"]
+
+
+def paint_psoas(out: np.ndarray, ct: Volume, bone: np.ndarray, vertebrae: dict[str, VertebraLandmarks]) -> None:
+    """Psoas: muscle-density tissue beside the lumbar bodies (module docstring)."""
+    lumbar = [v for v in _lumbar(vertebrae) if v.name in ("L1", "L2", "L3", "L4", "L5")]
+    if not lumbar:
+        return
+    centres = np.array([v.body_centre_lps_mm for v in lumbar])
+    lo, hi = _box_around(ct, centres, 70.0)
+    box, pts = _grid_points(ct, lo, hi)
+    shape = tuple(s.stop - s.start for s in box)
+    hu = ndimage.gaussian_filter(np.asarray(ct.voxels[box], dtype=np.float32), 1.0 / ct.spacing_mm)
+    muscle = (hu > 15) & (hu < 85) & ~bone[box] & (out[box] == 0)
+    z = pts[:, 2]
+    order = np.argsort(centres[:, 2])
+    zc = centres[order, 2]
+
+    def interp(values):
+        return np.interp(z, zc, np.asarray(values)[order])
+
+    cx, cy = interp(centres[:, 0]), interp(centres[:, 1])
+    a = interp([v.body_half_width_mm for v in lumbar])
+    b = interp([v.body_half_depth_mm for v in lumbar])
+    z_ok = (z > zc[0] - 25.0) & (z < zc[-1] + 20.0)
+    for side, s in SIDES.items():
+        lat = s * (pts[:, 0] - cx)
+        region = z_ok & (lat > a - 10.0) & (lat < a + 55.0) & (pts[:, 1] > cy - b - 35.0) & (pts[:, 1] < cy + b)
+        cand = muscle & region.reshape(shape)
+        lab, n = ndimage.label(cand)
+        if n == 0:
+            continue
+        seed = (region & (lat < a + 12.0) & (np.abs(pts[:, 1] - cy) < b)).reshape(shape)
+        keep = np.unique(lab[seed & cand])
+        keep = keep[keep > 0]
+        if not len(keep):
+            continue
+        sizes = np.bincount(lab.ravel())
+        keep = keep[sizes[keep] > 500]
+        psoas = np.isin(lab, keep)
+        psoas = ndimage.binary_closing(psoas, iterations=2) & region.reshape(shape) & ~bone[box]
+        sub = out[box]
+        sub[psoas & (sub == 0)] = label_id(f"iliopsoas_{side}")
+
+
+def paint_peritoneum(out: np.ndarray, ct: Volume, body: np.ndarray, vertebrae: dict[str, VertebraLandmarks]) -> None:
+    """Peritoneal cavity: a generous geometric model in front of the retroperitoneum (module docstring)."""
+    verts = [vertebrae[n] for n in ORDER if n in vertebrae]
+    z_c = np.array([v.body_centre_lps_mm[2] for v in verts])
+    y_c = np.array([v.body_centre_lps_mm[1] for v in verts])
+    x_c = np.array([v.body_centre_lps_mm[0] for v in verts])
+    y_f = np.array([v.point(0, -v.body_half_depth_mm, 0)[1] for v in verts])
+    order = np.argsort(z_c)
+    shape = ct.shape_ijk
+    direction = ct.direction_lps
+    if not np.allclose(np.abs(direction), np.eye(3), atol=1e-3):
+        # oblique grids: evaluate per voxel (slower, rare for CT)
+        ii = np.argwhere(body)
+        pts = ct.ijk_to_lps(ii.astype(np.float64))
+        keep = _cavity(pts, z_c[order], y_c[order], y_f[order], x_c[order])
+        sel = ii[keep]
+        sub = out[tuple(sel.T)]
+        out[tuple(sel.T)] = np.where(sub == 0, label_id("peritoneal_cavity"), sub)
+        return
+    # axis-aligned grid: per-axis coordinates
+    axes = [ct.ijk_to_lps(np.outer(np.arange(n), np.eye(3)[a]))[:, a] for a, n in enumerate(shape)]
+    x, y, z = np.meshgrid(*axes, indexing="ij", sparse=True)
+    zz = np.clip(z, z_c.min() - 60.0, z_c.max() + 60.0)
+    yc = np.interp(zz, z_c[order], y_c[order])
+    yf = np.interp(zz, z_c[order], y_f[order])
+    xc = np.interp(zz, z_c[order], x_c[order])
+    ax = np.abs(x - xc)
+    t = np.clip((ax - 45.0) / 80.0, 0.0, 1.0)
+    smooth = t * t * (3 - 2 * t)
+    boundary = (yf - 28.0) + ((yc + 35.0) - (yf - 28.0)) * smooth
+    cavity = (y < boundary) & body
+    # inside the abdominal wall: deeper than the subcutaneous fat plus 10 mm of wall muscle
+    depth = coarse_depth_mm(body, ct.spacing_mm)
+    cavity &= depth > subcutaneous_fat_mm(ct, body, depth) + ABDOMINAL_WALL_MM
+    out[cavity & (out == 0)] = label_id("peritoneal_cavity")
+
+
+def coarse_depth_mm(mask: np.ndarray, spacing_mm: np.ndarray, step_mm: float = 2.0) -> np.ndarray:
+    """Distance (mm) from each voxel of `mask` to its outside, computed on a ~2 mm grid (fast)."""
+    f = [max(1, int(round(step_mm / s))) for s in spacing_mm]
+    small = mask[:: f[0], :: f[1], :: f[2]]
+    d = ndimage.distance_transform_edt(small, sampling=np.asarray(spacing_mm) * f).astype(np.float32)
+    idx = np.ix_(*[np.minimum(np.arange(n) // fa, m - 1) for n, fa, m in zip(mask.shape, f, small.shape, strict=True)])
+    return d[idx] * mask
+
+
+def subcutaneous_fat_mm(ct: Volume, body: np.ndarray, depth: np.ndarray) -> float:
+    """Depth (mm) of the shallowest muscle under the skin, away from the spine: the subcutaneous fat
+    (with the skin). 5th percentile of the depth of muscle-density voxels 3-120 mm deep."""
+    step = tuple(max(1, int(round(4.0 / s))) for s in ct.spacing_mm)
+    hu = np.asarray(ct.voxels[:: step[0], :: step[1], :: step[2]], dtype=np.float32)
+    d = depth[:: step[0], :: step[1], :: step[2]]
+    muscle = (hu > 20) & (hu < 90) & (d > 3.0) & (d < 120.0)
+    if not muscle.any():
+        return 0.0
+    return float(np.percentile(d[muscle], 5))
+
+
+def _cavity(pts, z_c, y_c, y_f, x_c):
+    yc = np.interp(pts[:, 2], z_c, y_c)
+    yf = np.interp(pts[:, 2], z_c, y_f)
+    xc = np.interp(pts[:, 2], z_c, x_c)
+    t = np.clip((np.abs(pts[:, 0] - xc) - 45.0) / 80.0, 0.0, 1.0)
+    boundary = (yf - 28.0) + ((yc + 35.0) - (yf - 28.0)) * t * t * (3 - 2 * t)
+    return pts[:, 1] < boundary
+
+
+# --- the planning interface ------------------------------------------------------------------
+
+
+def estimate_planning_labels(
+    ct: Volume, vertebra_labels: Volume, names: dict[str, str] | None = None
+) -> PlanningAnatomy:
+    """The planner's label map from a CT and its bone labels: the input labels plus estimated discs,
+    nerve roots, dural sac, psoas and peritoneal cavity (registry ids), with per-structure
+    uncertainties (mm) and notes.
+
+    Args:
+        ct: the CT (HU), the grid of everything returned.
+        vertebra_labels: bone labels on the CT's grid (registry ids, e.g. `kambin segment`'s output;
+            other structures in it are kept).
+        names: label id (string) -> registry name (a sidecar); the registry's ids when None.
+
+    Raises:
+        InvalidInputError: the labels are not on the CT's grid, or hold no vertebra T10-S1.
+    """
+    if not vertebra_labels.same_grid(ct):
+        raise InvalidInputError(
+            f"the label map's grid (shape {vertebra_labels.shape_ijk}) is not the CT's (shape {ct.shape_ijk}); "
+            "resample the labels onto the CT first"
+        )
+    ids = bone_names(vertebra_labels, names)
+    vertebrae = measure_vertebrae(vertebra_labels, ids)
+    src = np.asarray(vertebra_labels.voxels)
+    # translate the input to registry ids
+    out = np.zeros(src.shape, dtype=np.uint8)
+    for name, i in ids.items():
+        out[src == i] = label_id(name)
+    bone_ids = [
+        label_id(n)
+        for n in ids
+        if n.startswith("vertebrae_")
+        or n in ("sacrum",)
+        or n.startswith("hip_")
+        or n.startswith("rib_")
+        or n == "facet_hypertrophy"
+    ]
+    bone = np.isin(out, bone_ids)
+    notes = []
+    discs = {}
+    for a, b in adjacent_pairs(vertebrae):
+        disc = estimate_disc(vertebrae[a], vertebrae[b])
+        discs[disc.level] = disc
+        paint_disc(out, vertebra_labels, bone, disc, vertebrae[a], vertebrae[b], label_id(disc_name(a, b)))
+    notes.append(
+        f"discs {', '.join(discs) or 'none'}: between the facing endplate rim planes, inside the bodies' outline"
+    )
+    sac = estimate_dural_sac(vertebrae)
+    roots = {}
+    for name in vertebrae:
+        if name not in ("T12", "L1", "L2", "L3", "L4", "L5", "S1"):
+            continue
+        for side in SIDES:
+            roots[nerve_root_name(name, side)] = estimate_root(vertebra_labels, bone, vertebrae, name, side, sac, discs)
+    notes.append("dural sac: a round tube centred in the bony canal, radius from the canal size (Schonstrom 1985)")
+    notes.append(
+        f"nerve roots {', '.join(sorted({n.split('_')[2] for n in roots}))}: the course described by Cohen 1990 and "
+        "Hasegawa 1995 (lateral recess, under the pedicle, ganglion in the upper foramen), from the pedicles"
+    )
+    body = body_mask(ct)
+    paint_peritoneum(out, ct, body, vertebrae)
+    notes.append(
+        "peritoneal cavity: geometric model, 28 mm in front of the bodies medially, 35 mm behind their centre laterally"
+    )
+    paint_psoas(out, ct, bone, vertebrae)
+    notes.append("psoas: muscle-density tissue (15-85 HU) beside the lumbar bodies")
+    # sac and roots over soft tissue estimates (never over bone)
+    sac_id = label_id("dural_sac")
+    paint_tube(out, vertebra_labels, sac, sac_id, bone)
+    for name, tube in roots.items():
+        paint_tube(out, vertebra_labels, tube, label_id(name), bone)
+    present = [int(i) for i in np.unique(out) if i != 0]
+    names_out = {str(i): label_by_id(i).name for i in present}
+    uncertainty = {}
+    for i in present:
+        n = label_by_id(i).name
+        if n.startswith("nerve_root_"):
+            uncertainty[n] = UNCERTAINTY_MM["nerve_root"]
+        elif n == "dural_sac":
+            uncertainty[n] = UNCERTAINTY_MM["dural_sac"]
+        elif n.startswith("disc_"):
+            uncertainty[n] = UNCERTAINTY_MM["disc"]
+        elif n.startswith("iliopsoas_"):
+            uncertainty[n] = UNCERTAINTY_MM["iliopsoas"]
+        elif n == "peritoneal_cavity":
+            uncertainty[n] = UNCERTAINTY_MM["peritoneal_cavity"]
+    notes.append(
+        "uncertainties: largest errors measured on synthetic patients (bench/bench_anatomy.py), see UNCERTAINTY_MM"
+    )
+    return PlanningAnatomy(
+        labels=vertebra_labels.with_voxels(out, modality="SEG"),
+        names=names_out,
+        uncertainty_mm=uncertainty,
+        notes=notes,
+        vertebrae=vertebrae,
+        discs=discs,
+        dural_sac=sac,
+        roots=roots,
+    )
