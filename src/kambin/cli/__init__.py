@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "kambin.cli.calibrate",
     "kambin.cli.register",
     "kambin.cli.demo",
+    "kambin.cli.monitor",
 )
 
 for _module in COMMAND_MODULES:
