@@ -9,8 +9,8 @@ controls (record, registration status). The research-use notice is on the page a
 The monitor only reads the navigator (and calls its controls); navigation never imports it. A
 push loop on the server's event loop reads the navigator every `TICK_S`: a new video frame is
 sent as a JPEG data URL; the states at every tick (so a dropout shows within a tick of the
-tracker's frame); the 3D view and slices at most every `VIEWS_EVERY_S`, or at once when the tool
-appears or disappears.
+tracker's frame; a change of tracking state is sent alone, before any picture); the 3D view and
+slices at most every `VIEWS_EVERY_S`, or on the next tick when the tool appears or disappears.
 
 HTTP API:
     GET  /api/status                      health as JSON (Navigator.status + browser clients)
@@ -36,8 +36,8 @@ from kambin.errors import InvalidInputError
 from kambin.navigation.navigator import Navigator
 from kambin.navigation.recording import DISCLAIMER
 
-TICK_S = 0.02
-VIEWS_EVERY_S = 0.1
+TICK_S = 0.01
+VIEWS_EVERY_S = 0.2
 VIDEO_MAX_WIDTH = 960
 JPEG_QUALITY = 75
 
@@ -88,6 +88,7 @@ class Monitor:
         self._last_index = -1
         self._last_views_s = 0.0
         self._last_tool_drawn: bool | None = None
+        self._last_tracking: str | None = None
         self._init_state()
         self._build_ui()
         self.server.controller.on_server_bind.add(self._bind_routes)
@@ -294,7 +295,10 @@ class Monitor:
             state.g_sac = _number(distances.get("dural_sac"), "mm")
             state.g_bone = _number(distances.get("bone"), "mm")
             views_due = now - self._last_views_s >= VIEWS_EVERY_S or tool_drawn != self._last_tool_drawn
-            if views_due:
+            # A change of tracking state goes out alone, at once; the pictures follow on the next tick.
+            changed = status["tracking"] != self._last_tracking
+            self._last_tracking = status["tracking"]
+            if views_due and not changed:
                 pose = latest.scope_to_ct if (latest is not None and tool_drawn) else None
                 state.view3d_src = jpeg_data_url(self.anatomy_view.image(pose))
                 for orientation, image in self.slice_views.images(pose).items():

@@ -85,7 +85,8 @@ class SliceViews:
 
     def __init__(self, ct, entry_lps_mm, target_lps_mm, size_mm: float = 70.0, pixel_mm: float = 0.5,
                  display_px: int = 240):
-        self.ct = ct
+        # float32 once: `sample` would otherwise convert the whole CT on every call.
+        self.ct = ct.with_voxels(np.asarray(ct.voxels, dtype=np.float32))
         self.entry = np.asarray(entry_lps_mm, dtype=np.float64)
         self.target = np.asarray(target_lps_mm, dtype=np.float64)
         self.size_mm, self.pixel_mm, self.display_px = size_mm, pixel_mm, display_px

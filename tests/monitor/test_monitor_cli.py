@@ -1,0 +1,37 @@
+"""`kambin monitor` refuses bad input in one line with exit status 1, before building anything."""
+
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+KAMBIN = Path(sys.executable).parent / "kambin"
+
+
+def run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(KAMBIN), "monitor", *args], capture_output=True, text=True, timeout=60)
+
+
+def one_line_error(result: subprocess.CompletedProcess, words: str) -> None:
+    assert result.returncode == 1, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_live_hardware_is_not_wired_yet():
+    one_line_error(run(), "run with --sim")
+
+
+def test_missing_and_invalid_plan(tmp_path):
+    one_line_error(run("--sim", "--plan", str(tmp_path / "nope.json"), "--port", "0"), "no such plan file")
+    bad = tmp_path / "plan.json"
+    bad.write_text('{"level": "L4-L5"}')
+    one_line_error(run("--sim", "--plan", str(bad), "--port", "0"), "not a valid kambin plan")
+
+
+def test_port_in_use():
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        one_line_error(run("--sim", "--port", str(busy.getsockname()[1])), "cannot listen on 127.0.0.1")
