@@ -189,6 +189,8 @@ def vertebra_landmarks(labels: Volume, label_id: int, name: str, is_sacral: bool
     in_foot = np.abs(lw[:, 0] - uc) <= a
     body_core = lw[in_foot]
     vc = body_core[:, 1].mean()
+    if is_sacral:
+        uc, a, v_front, vc = _sacral_endplate_footprint((all_pts - c0) @ axes, lw, float(spacing.max()))
     centre = c0 + axes @ np.array([uc, vc, 0.0])
     b = vc - v_front
 
@@ -290,6 +292,47 @@ def vertebra_landmarks(labels: Volume, label_id: int, name: str, is_sacral: bool
     return lm
 
 
+def _sacral_endplate_footprint(loc: np.ndarray, core_loc: np.ndarray, step: float) -> tuple[float, float, float, float]:
+    """S1's superior endplate footprint (uc, a, v_front, vc): the columns (1 mm bins in u, v) of the
+    body core whose highest bone lies less than 2.2 mm under a plane fitted to the highest columns, the
+    part connected to the centre. The alae and the sacrum beside and below the S1 body top out at
+    least 4 mm lower (Panjabi 1992 and kambin.phantom's sacrum), so they drop out."""
+    binw = max(step, 1.0)
+    key = np.floor(loc[:, :2] / binw).astype(int)
+    core_key = {tuple(k) for k in np.floor(core_loc[:, :2] / binw).astype(int)}
+    lo = key.min(axis=0)
+    shape = tuple(key.max(axis=0) - lo + 1)
+    height = np.full(shape, -np.inf)
+    np.maximum.at(height, tuple((key - lo).T), loc[:, 2])
+    in_core = np.zeros(shape, bool)
+    for k in core_key:
+        i = np.array(k) - lo
+        if np.all(i >= 0) and np.all(i < shape):
+            in_core[tuple(i)] = True
+    height[~in_core] = -np.inf
+    ii, jj = np.nonzero(np.isfinite(height))
+    u = (ii + lo[0] + 0.5) * binw
+    v = (jj + lo[1] + 0.5) * binw
+    h = height[ii, jj]
+    sel = h > np.percentile(h, 95) - 2.0
+    for _ in range(5):
+        coef, *_ = np.linalg.lstsq(np.column_stack([np.ones(sel.sum()), u[sel], v[sel]]), h[sel], rcond=None)
+        resid = h - (coef[0] + coef[1] * u + coef[2] * v)
+        sel = (resid > -2.2) & (resid < 3.0)
+    grid = np.zeros(shape, bool)
+    grid[ii[sel], jj[sel]] = True
+    lab, n = ndimage.label(grid)
+    if n > 1:
+        sizes = np.bincount(lab.ravel())[1:]
+        grid = lab == int(np.argmax(sizes)) + 1
+    fi, fj = np.nonzero(grid)
+    fu = (fi + lo[0] + 0.5) * binw
+    fv = (fj + lo[1] + 0.5) * binw
+    uc = 0.5 * (fu.min() + fu.max())
+    a = 0.5 * (fu.max() - fu.min() + binw)
+    return float(uc), float(a), float(fv.min() - 0.5 * binw), float(fv.mean())
+
+
 def _midline_runs(mid: np.ndarray, step: float) -> tuple[float, float | None]:
     """(posterior end of the first run, anterior start of the second run) of midline points along v,
     each the median over 1 mm rows in w (the body's wall) or their minimum (the lamina's front)."""
@@ -329,6 +372,8 @@ def _pedicles(lm: VertebraLandmarks, loc: np.ndarray, step: float) -> None:
     for side, s in SIDES.items():
         sel = (s * loc[:, 0] > 3.0) & (loc[:, 1] > vp + 0.5) & (loc[:, 1] < vp + 7.5)
         sel &= (loc[:, 2] < lm.body_height_mm / 2 + 1.0) & (loc[:, 2] > -lm.body_height_mm / 2)
+        if lm.is_sacral:  # the S1 pedicle is in the upper half; below, the sacrum's canal wall
+            sel &= loc[:, 2] > -2.0
         pts = loc[sel]
         if len(pts) < 20:
             continue
@@ -368,6 +413,22 @@ def _pedicles(lm: VertebraLandmarks, loc: np.ndarray, step: float) -> None:
         med_iso = float(np.polyval(np.polyfit(vv, med, 1), v_iso))
         u_c = med_iso + 0.5 * width_perp / cos_a
         w_lo, w_hi = float(np.median(ws_lo)), float(np.median(ws_hi))
+        # vertical extent through the middle of the pedicle's medial half (clear of the transverse
+        # process laterally and of the medial wall's thin edge), 2-7 mm behind the posterior wall
+        lo_list, hi_list = [], []
+        for v in np.arange(vp + 2.0, vp + 7.0, 1.0):
+            u_b = float(np.polyval(np.polyfit(vv, med, 1), v)) + 0.25 * width_perp / cos_a
+            col = pts[(np.abs(pts[:, 1] - v) <= 0.5 * max(step, 1.0)) & (np.abs(s * pts[:, 0] - u_b) <= 1.5)]
+            if len(col) >= 3:
+                lo_list.append(float(col[:, 2].min()) - 0.5 * step)
+                hi_list.append(float(col[:, 2].max()) + 0.5 * step)
+        if len(lo_list) >= 2:
+            # an oval section (Zindrick 1987) is sqrt(3)/2 of its full height a quarter width in
+            mid_w, half = (
+                0.5 * (np.median(lo_list) + np.median(hi_list)),
+                0.5 * (np.median(hi_list) - np.median(lo_list)),
+            )
+            w_lo, w_hi = float(mid_w - half / 0.866), float(mid_w + half / 0.866)
         if lm.is_sacral:
             # S1: the pedicle merges with the ala and the sacrum below it; its caudal margin is not
             # seen, so its height is taken as the mean S1 pedicle height (14 mm, Zindrick 1987).

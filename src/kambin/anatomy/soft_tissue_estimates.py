@@ -20,7 +20,7 @@ Anatomical models (each function says more):
   it is the exiting root), and leaves antero-latero-inferiorly toward the psoas (Cohen MS et al.,
   Spine 1990;15(12):1248-1251; Hasegawa T et al., J Bone Joint Surg Am 1995;77(1):32-38). Radius
   2.6 mm and ganglion radius 3.6 mm (Cohen 1990). The S1 root leaves through the first anterior
-  sacral foramen. The centreline is then pushed 0.4 mm clear of the bone labels.
+  sacral foramen. The centreline is then pushed 0.4 mm clear of the bone labels and the discs.
 - Psoas (`iliopsoas_left/right`): muscle-density voxels (15-85 HU after 1 mm smoothing) lateral to
   the lumbar bodies and connected to tissue touching their lateral surfaces.
 - Peritoneal cavity: the region of the body in front of the retroperitoneum: anterior to a line
@@ -579,6 +579,14 @@ def estimate_planning_labels(
     Raises:
         InvalidInputError: the labels are not on the CT's grid, or hold no vertebra T10-S1.
     """
+    anatomy, _ = estimate_with_body(ct, vertebra_labels, names)
+    return anatomy
+
+
+def estimate_with_body(
+    ct: Volume, vertebra_labels: Volume, names: dict[str, str] | None = None
+) -> tuple[PlanningAnatomy, np.ndarray]:
+    """`estimate_planning_labels` and the body mask it computed (for the skin), in one pass."""
     if not vertebra_labels.same_grid(ct):
         raise InvalidInputError(
             f"the label map's grid (shape {vertebra_labels.shape_ijk}) is not the CT's (shape {ct.shape_ijk}); "
@@ -611,12 +619,16 @@ def estimate_planning_labels(
         f"discs {', '.join(discs) or 'none'}: between the facing endplate rim planes, inside the bodies' outline"
     )
     sac = estimate_dural_sac(vertebrae)
+    # roots keep clear of bone and of the discs (they run over the annulus, not through it)
+    obstacle = bone | np.isin(out, [label_id(disc_name(*d.split("-"))) for d in discs])
     roots = {}
     for name in vertebrae:
         if name not in ("T12", "L1", "L2", "L3", "L4", "L5", "S1"):
             continue
         for side in SIDES:
-            roots[nerve_root_name(name, side)] = estimate_root(vertebra_labels, bone, vertebrae, name, side, sac, discs)
+            roots[nerve_root_name(name, side)] = estimate_root(
+                vertebra_labels, obstacle, vertebrae, name, side, sac, discs
+            )
     notes.append("dural sac: a round tube centred in the bony canal, radius from the canal size (Schonstrom 1985)")
     notes.append(
         f"nerve roots {', '.join(sorted({n.split('_')[2] for n in roots}))}: the course described by Cohen 1990 and "
@@ -652,7 +664,7 @@ def estimate_planning_labels(
     notes.append(
         "uncertainties: largest errors measured on synthetic patients (bench/bench_anatomy.py), see UNCERTAINTY_MM"
     )
-    return PlanningAnatomy(
+    anatomy = PlanningAnatomy(
         labels=vertebra_labels.with_voxels(out, modality="SEG"),
         names=names_out,
         uncertainty_mm=uncertainty,
@@ -662,3 +674,4 @@ def estimate_planning_labels(
         dural_sac=sac,
         roots=roots,
     )
+    return anatomy, body
