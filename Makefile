@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Debian packages: offscreen OpenGL for VTK (EGL and OSMesa), fonts for reports.
-DEBS := libegl1 libgl1 libosmesa6 libglu1-mesa libxrender1 libxt6 fonts-dejavu-core
+DEBS := libegl1 libgl1 libosmesa6 libglu1-mesa libxrender1 libxt6 fonts-dejavu-core chromium
 
 .PHONY: setup demo test bench lint clean system-packages
 
