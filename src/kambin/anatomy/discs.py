@@ -39,9 +39,11 @@ PATCH_HALF_LR_MM = 8
 ENDPLATE_WINDOW_MM = (2, 9)
 #: Disc-to-disc distance along the column (mm): body plus disc, T9 (about 24) to a large L5 (48).
 SEGMENT_MM = (18, 52)
-#: Endplate contrast (HU) a disc must beat to be worth choosing: disc (60-110 HU) against cortical
-#: endplates (300+ HU once smoothed) gives 150 HU and more; 60 keeps osteoporotic endplates.
-MIN_CONTRAST_HU = 60.0
+#: Endplate contrast (HU) a disc must beat to be worth choosing: a disc (60-110 HU) between
+#: cortical endplates (300+ HU once smoothed) gives 150 HU and more; thin osteoporotic endplates
+#: seen through 3 mm slices give 40-60. A mid-body dip (the basivertebral vein) can reach that too,
+#: but it lies half a segment from the discs, which the spacing rule (SEGMENT_MM) excludes.
+MIN_CONTRAST_HU = 40.0
 #: Relative change of segment height between neighbours beyond which a step is penalised.
 MAX_HEIGHT_CHANGE = 0.25
 HEIGHT_CHANGE_COST_HU = 200.0

@@ -129,7 +129,8 @@ def import_label_map(path: str | os.PathLike, scheme: str, ct: Volume | None) ->
         except InvalidInputError as error:
             raise InvalidInputError(
                 f"{path}: label map ({volume.shape_ijk} voxels, {np.round(volume.spacing_mm, 3).tolist()} mm) "
-                f"is not on the CT's grid ({ct.shape_ijk} voxels, {np.round(ct.spacing_mm, 3).tolist()} mm): {error}"
+                f"is not on the CT's grid ({ct.shape_ijk} voxels, {np.round(ct.spacing_mm, 3).tolist()} mm): {error}; "
+                "resample the label map onto the CT (nearest neighbour) first"
             ) from None
         voxels = volume.voxels
     mapping, warnings = scheme_mapping(scheme, ids)

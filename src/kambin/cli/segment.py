@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import typer
 
+from kambin.anatomy.external import segment_with_totalsegmentator, totalsegmentator_missing
 from kambin.anatomy.label_import import SCHEMES, import_label_map
 from kambin.anatomy.labels import label_by_id
 from kambin.anatomy.segmentation import SpineSegmentation, segment_spine, write_segmentation
@@ -17,17 +17,6 @@ from kambin.errors import InvalidInputError
 from kambin.imaging.io import read_volume
 
 ENGINES = ("classical", "totalsegmentator")
-
-
-def _totalsegmentator_missing() -> str:
-    """What is missing to run TotalSegmentator here ('' if nothing is)."""
-    missing = [name for name in ("totalsegmentator", "torch", "nnunetv2") if importlib.util.find_spec(name) is None]
-    if missing:
-        return f"Python packages {', '.join(missing)} (pip install TotalSegmentator) and its weights (about 1.5 GB)"
-    weights = Path.home() / ".totalsegmentator" / "nnunet" / "results"
-    if not weights.is_dir() or not any(weights.iterdir()):
-        return f"TotalSegmentator's weights (expected under {weights}; run `totalseg_download_weights -t total` online)"
-    return ""
 
 
 @app.command("segment")
@@ -45,6 +34,7 @@ def segment_command(
         None, "--label-scheme", help=f"Ids of --labels-from: {', '.join(SCHEMES)}."
     ),
     engine: str = typer.Option("classical", "--engine", help=f"Segmentation engine: {', '.join(ENGINES)}."),
+    fast: bool = typer.Option(False, "--fast", help="With --engine totalsegmentator: its faster 3 mm model."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Segment and name the vertebrae of a lumbar CT (no download, CPU), or import a label map."""
@@ -52,25 +42,24 @@ def segment_command(
         raise InvalidInputError(f"--engine must be one of {ENGINES}, not {engine!r}")
     if (labels_from is None) != (label_scheme is None):
         raise InvalidInputError("--labels-from and --label-scheme go together (e.g. --label-scheme totalsegmentator)")
-    if engine == "totalsegmentator":
-        missing = _totalsegmentator_missing()
-        if missing:
-            raise InvalidInputError(
-                f"--engine totalsegmentator needs {missing}; use the default engine or --labels-from"
-            )
-        raise InvalidInputError(
-            "--engine totalsegmentator: run TotalSegmentator yourself and pass its output with "
-            "--labels-from FILE --label-scheme totalsegmentator (calling it in-process is not supported yet)"
-        )
+    if engine == "totalsegmentator" and labels_from is not None:
+        raise InvalidInputError("--engine totalsegmentator and --labels-from exclude each other; give one")
+    if engine == "totalsegmentator" and (missing := totalsegmentator_missing()):
+        raise InvalidInputError(f"--engine totalsegmentator needs {missing}; use the default engine or --labels-from")
     ct = read_volume(ct_path)
-    if labels_from is not None:
-        labels = import_label_map(labels_from, label_scheme, ct)
+    if labels_from is not None or engine == "totalsegmentator":
+        if labels_from is not None:
+            labels = import_label_map(labels_from, label_scheme, ct)
+            how = f"imported ({label_scheme})"
+        else:
+            labels = segment_with_totalsegmentator(ct, fast=fast)
+            how = "TotalSegmentator (total task)"
         ids = sorted((int(i) for i in np.unique(labels.voxels) if i != 0), reverse=True)  # cranial first
         names = [label_by_id(i).name.removeprefix("vertebrae_") for i in ids]
         result = SpineSegmentation(
             labels=labels,
             vertebrae=names,
-            identification=f"imported ({label_scheme})",
+            identification=how,
             confidence=1.0,
             warnings=list(labels.warnings),
         )
