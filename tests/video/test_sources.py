@@ -111,3 +111,20 @@ def test_simulated_endoscope_moves_with_its_pose():
     assert lit[0] > 0 and lit[-1] > 1.5 * lit[0]  # the ball grows as the scope advances
     with pytest.raises(InvalidInputError, match="at least one mesh"):
         SimulatedEndoscopeSource([], scope_to_ct_at)
+
+
+def test_simulated_endoscope_on_the_shared_clock():
+    ball = sphere_mesh((0.0, 0.0, 30.0), 5.0, name="ball", color_rgb=(0.9, 0.8, 0.7))
+    asked = []
+
+    def scope_to_ct_at(t):
+        asked.append(t)
+        return scope_pose((0.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+
+    with SimulatedEndoscopeSource([ball], scope_to_ct_at, width=64, height=48, rate_hz=10.0,
+                                  time_base="clock") as source:
+        frames = [source.read() for _ in range(3)]
+    # The pose callable gets each frame's own acquisition timestamp (one clock with a tracker).
+    assert asked == [f.timestamp_s for f in frames]
+    with pytest.raises(InvalidInputError, match="time_base must be"):
+        SimulatedEndoscopeSource([ball], scope_to_ct_at, time_base="wall")
