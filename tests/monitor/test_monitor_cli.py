@@ -35,3 +35,10 @@ def test_port_in_use():
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         one_line_error(run("--sim", "--port", str(busy.getsockname()[1])), "cannot listen on 127.0.0.1")
+
+
+def test_invalid_alarm_thresholds(tmp_path):
+    alarms = tmp_path / "alarms.json"
+    alarms.write_text('{"warn_mm": {"exiting_root": 0.5}, "stop_mm": {"exiting_root": 1.0}}')
+    one_line_error(run("--sim", "--alarms", str(alarms), "--port", "0"), "must not be below stop")
+    one_line_error(run("--sim", "--alarms", str(tmp_path / "none.json"), "--port", "0"), "no such alarm file")

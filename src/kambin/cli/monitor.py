@@ -17,6 +17,9 @@ def monitor(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: this machine only)."),
     port: int = typer.Option(8080, "--port", help="TCP port of the page and /api/status."),
     sessions: Path = typer.Option(Path("sessions"), "--sessions", help="Where recorded sessions are written."),
+    alarms: Path | None = typer.Option(
+        None, "--alarms", help="JSON alarm thresholds: warn_mm and stop_mm per structure, max_registration_error_mm."
+    ),
 ) -> None:
     """Serve the monitor page: live video with overlay, 3D view, slices, guidance and alarms."""
     if not sim:
@@ -31,6 +34,7 @@ def monitor(
         host=host,
         port=port,
         sessions_dir=sessions,
+        alarms_path=alarms,
         step=lambda name: console.print(f"  building {name}", highlight=False),
         ready=lambda url, seconds: console.print(f"monitor at {url} (ready in {seconds:.0f} s)", highlight=False),
     )

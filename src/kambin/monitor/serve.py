@@ -23,9 +23,10 @@ class SimControls:
 
 def build_simulated_monitor(plan_path: str | os.PathLike | None = None, sessions_dir: str | os.PathLike = "sessions",
                             video_size: tuple[int, int] = VIDEO_SIZE, rate_hz: float = VIDEO_RATE_HZ,
-                            step: Callable[[str], None] = lambda name: None) -> Monitor:
+                            step: Callable[[str], None] = lambda name: None,
+                            alarms_path: str | os.PathLike | None = None) -> Monitor:
     """The simulated operating room (patient, plan, tracked scope, rendered video), its navigator
-    (not started) and the monitor page over it."""
+    (not started) and the monitor page over it. `alarms_path`: JSON of `AlarmConfig` thresholds."""
     from kambin.monitor.views import AnatomyView, SliceViews
     from kambin.navigation import simulation as sim
     from kambin.navigation.navigator import Navigator
@@ -33,6 +34,7 @@ def build_simulated_monitor(plan_path: str | os.PathLike | None = None, sessions
     from kambin.render.endoscope import EndoscopeCamera
     from kambin.video.sources import SimulatedEndoscopeSource
 
+    alarms = sim.load_alarms(alarms_path) if alarms_path is not None else None
     step("synthetic patient and plan")
     case = sim.build_case(plan_path)
     step("meshes")
@@ -42,7 +44,7 @@ def build_simulated_monitor(plan_path: str | os.PathLike | None = None, sessions
     camera = EndoscopeCamera.create(*video_size)
     video = SimulatedEndoscopeSource(meshes, script.scope_to_ct, *video_size, rate_hz=rate_hz, realtime=True,
                                      time_base="clock")
-    pipeline = compose_navigation(sim.guidance_model(case), sim.overlay_for(case, camera.intrinsics,
+    pipeline = compose_navigation(sim.guidance_model(case, alarms), sim.overlay_for(case, camera.intrinsics,
                                                                             camera.camera_to_scope),
                                   tracker.registration())
     metadata = {"source": "simulated operating room", "patient": {"seed": sim.SEED, "level": sim.LEVEL,
@@ -58,11 +60,12 @@ def build_simulated_monitor(plan_path: str | os.PathLike | None = None, sessions
 
 def serve_simulated(plan_path: str | os.PathLike | None = None, host: str = "127.0.0.1", port: int = 8080,
                     sessions_dir: str | os.PathLike = "sessions", step: Callable[[str], None] = lambda name: None,
-                    ready: Callable[[str, float], None] = lambda url, seconds: None) -> None:
+                    ready: Callable[[str, float], None] = lambda url, seconds: None,
+                    alarms_path: str | os.PathLike | None = None) -> None:
     """Build the simulated operating room and serve the monitor until interrupted."""
     started = time.perf_counter()
     check_port_free(host, port)
-    monitor = build_simulated_monitor(plan_path, sessions_dir, step=step)
+    monitor = build_simulated_monitor(plan_path, sessions_dir, step=step, alarms_path=alarms_path)
     monitor.navigator.start()
     host_in_url = f"[{host}]" if ":" in host else host
     monitor.server.controller.on_server_ready.add(

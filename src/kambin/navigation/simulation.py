@@ -106,6 +106,20 @@ def guidance_model(case: SimulatedCase, alarms: AlarmConfig | None = None) -> Gu
     return GuidanceModel(case.entry, case.target, case.fields, alarms)
 
 
+def load_alarms(path: str | os.PathLike) -> AlarmConfig:
+    """Alarm thresholds from a JSON file of `AlarmConfig`'s fields (warn_mm, stop_mm per structure,
+    max_registration_error_mm); one-line errors for a missing or invalid file."""
+    path = Path(path)
+    if not path.is_file():
+        raise UnreadableFileError(f"{path}: no such alarm file")
+    try:
+        return AlarmConfig.model_validate_json(path.read_text(encoding="utf-8"))
+    except (ValidationError, UnicodeDecodeError) as error:
+        lines = str(error).splitlines()
+        detail = " ".join(line.strip() for line in lines[1:3]) if len(lines) > 1 else lines[0]
+        raise InvalidInputError(f"{path}: not a valid alarm configuration ({detail})") from None
+
+
 def overlay_for(case: SimulatedCase, intrinsics, camera_to_scope: np.ndarray) -> Overlay:
     """The overlay of the case's plan and its nerve roots and dural sac for one camera."""
     structures = {name: structure_points(case.fields[name]) for name in ("exiting_root", "traversing_root",
