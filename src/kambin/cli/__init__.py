@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "kambin.cli.basic",
     "kambin.cli.phantom",
     "kambin.cli.segment",
+    "kambin.cli.anatomy",
     "kambin.cli.plan",
     "kambin.cli.report",
     "kambin.cli.render",

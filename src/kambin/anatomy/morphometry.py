@@ -1,0 +1,321 @@
+"""Morphometry of the lumbar spine from landmarks, bone labels and the soft-tissue estimates:
+the foramen (Hasegawa 1995), Kambin's triangle and its inscribed circle, the bony canal's area,
+disc heights, the iliac crest top and the skin behind each level, and the clinical flags.
+
+Definitions are those of `kambin.phantom.measure` (the phantom's ground truth), so that measured
+and true values compare like with like:
+
+- Foramen (Hasegawa T et al., J Bone Joint Surg Am 1995;77(1):32-38), in the parasagittal plane
+  through the pedicles: height the largest free vertical run from the upper pedicle's lower margin
+  to the lower pedicle's upper margin; width the free antero-posterior run at mid-disc level from
+  the disc back to the articular processes; area the free region between those margins.
+- Kambin's triangle (Kambin P, Clin Orthop 1991; Mirkovic SR et al., Spine 1995;20(18):1965-1971;
+  Hoshide R et al., Cureus 2016), projected on the posterior disc surface in the lower vertebra's
+  frame: base on the lower vertebra's superior endplate from the traversing root or dural sac
+  (whichever is more lateral) to the exiting root; height up the medial side to the exiting root;
+  hypotenuse along the exiting root's inferomedial edge. Largest inscribed circle of a right
+  triangle: diameter = base + height - hypotenuse.
+- Canal area: the enclosed hole between body, pedicles and laminae in the axial plane of the
+  pedicles' mid-height.
+
+Flags: foraminal stenosis when the foraminal height is under 15 mm (Hasegawa 1995: root
+compression at heights <= 15 mm); central stenosis when the canal area is under 100 mm^2
+(Schonstrom N et al., Spine 1985;10(9):806-811 and Hamanishi C et al., Spine 1994;19(24):2813:
+under 100 mm^2 of dural sac area is absolute stenosis; applied here to the bony canal, an upper
+bound of the sac's); disc height loss when the posterior disc height is at most 4 mm (Hasegawa
+1995) or the mid-disc height is under 70 % of the level's mean (Twomey LT, Taylor JR, Clin Orthop
+1987;224:97-104).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from kambin.anatomy.landmarks import SIDES, VertebraLandmarks
+from kambin.anatomy.soft_tissue_estimates import DiscEstimate, Tube
+from kambin.imaging.volume import Volume
+
+FORAMINAL_STENOSIS_HEIGHT_MM = 15.0  # Hasegawa 1995
+CENTRAL_STENOSIS_AREA_MM2 = 100.0  # Schonstrom 1985; Hamanishi 1994
+POSTERIOR_DISC_HEIGHT_LOSS_MM = 4.0  # Hasegawa 1995
+DISC_HEIGHT_LOSS_FRACTION = 0.7
+#: Mean mid-disc height per level (mm), Twomey & Taylor 1987 (as in kambin.phantom.morphometry).
+DISC_HEIGHT_MEAN_MM = {"L1-L2": 8.8, "L2-L3": 9.8, "L3-L4": 10.6, "L4-L5": 11.4, "L5-S1": 11.0}
+GRID_MM = 0.25
+
+
+@dataclass
+class DiscFrame:
+    """The disc's local frame: u (left), v (posterior), w (the disc normal, cranial)."""
+
+    origin: np.ndarray
+    axes: np.ndarray  # columns u, v, w
+
+    @classmethod
+    def of(cls, disc: DiscEstimate) -> DiscFrame:
+        w = disc.normal_lps / np.linalg.norm(disc.normal_lps)
+        v = disc.posterior_margin_lps_mm - disc.centre_lps_mm
+        v = v - (v @ w) * w
+        v /= np.linalg.norm(v)
+        u = np.cross(v, w)
+        return cls(disc.centre_lps_mm, np.column_stack([u, v, w]))
+
+    def points(self, uvw: np.ndarray) -> np.ndarray:
+        return np.asarray(uvw, dtype=np.float64) @ self.axes.T + self.origin
+
+    def local(self, lps: np.ndarray) -> np.ndarray:
+        return (np.asarray(lps, dtype=np.float64) - self.origin) @ self.axes
+
+
+def sample_mask(grid: Volume, mask: np.ndarray, points_lps_mm: np.ndarray) -> np.ndarray:
+    """Nearest-voxel lookup of a boolean mask at LPS points (False outside the grid)."""
+    ijk = np.rint(grid.lps_to_ijk(points_lps_mm)).astype(int)
+    ok = np.all((ijk >= 0) & (ijk < np.asarray(grid.shape_ijk)), axis=1)
+    out = np.zeros(len(ijk), bool)
+    out[ok] = mask[tuple(ijk[ok].T)]
+    return out
+
+
+def foramen(
+    grid: Volume,
+    hard: np.ndarray,
+    soft: np.ndarray,
+    upper: VertebraLandmarks,
+    lower: VertebraLandmarks,
+    disc: DiscEstimate,
+    side: str,
+) -> dict:
+    """Foraminal height, width, area (mm, mm^2) and centre (LPS) on `side` (module docstring).
+
+    `hard`: bone labels (both vertebrae, osteophytes); `soft`: disc and herniation labels.
+    """
+    s = SIDES[side]
+    frame = DiscFrame.of(disc)
+    u = s * 0.5 * (upper.pedicle_u_mm.get(side, 20.0) + lower.pedicle_u_mm.get(side, 20.0))
+    v_post = float(frame.local(disc.posterior_margin_lps_mm)[1])
+    vs = np.arange(v_post - 12.0, v_post + 22.0, GRID_MM)
+    ws = np.arange(-upper.body_height_mm, upper.body_height_mm, GRID_MM)
+    vv, ww = np.meshgrid(vs, ws, indexing="ij")
+    pts = frame.points(np.column_stack([np.full(vv.size, u), vv.ravel(), ww.ravel()]))
+    bone = sample_mask(grid, hard, pts).reshape(vv.shape)
+    free = ~(bone | sample_mask(grid, soft, pts).reshape(vv.shape))
+    mid = int(np.argmin(np.abs(ws)))
+    best = (0.0, None)
+    for i in range(len(vs)):
+        column = bone[i]
+        if column[mid]:
+            continue
+        above = np.flatnonzero(column[mid:])
+        below = np.flatnonzero(column[:mid][::-1])
+        if len(above) == 0 or len(below) == 0:
+            continue
+        top, bottom = ws[mid + above[0]], ws[mid - 1 - below[0]]
+        if top - bottom > best[0]:
+            best = (float(top - bottom), (i, bottom, top))
+    if best[1] is None:
+        return {
+            "height_mm": 0.0,
+            "width_mm": 0.0,
+            "area_mm2": 0.0,
+            "centre_lps_mm": frame.points(np.array([[u, v_post + 3.0, 0.0]]))[0],
+        }
+    height, (i_best, bottom, top) = best
+    band = (ww >= bottom) & (ww <= top)
+    comps, _ = ndimage.label(free & band)
+    column = comps[i_best]
+    in_column = column[column > 0]
+    seed = int(np.bincount(in_column).argmax()) if len(in_column) else 0
+    region = (comps == seed) if seed else np.zeros_like(free)
+    near_mid = np.abs(ws) <= 2.5
+    width = float(region[:, near_mid].sum(axis=0).max() * GRID_MM) if region.any() else 0.0
+    rows = np.argwhere(region)
+    if len(rows):
+        centre_vw = np.array([vs[rows[:, 0]].mean(), ws[rows[:, 1]].mean()])
+    else:
+        centre_vw = np.array([vs[i_best], 0.5 * (top + bottom)])
+    return {
+        "height_mm": height,
+        "width_mm": width,
+        "area_mm2": float(region.sum() * GRID_MM * GRID_MM),
+        "centre_lps_mm": frame.points(np.array([[u, centre_vw[0], centre_vw[1]]]))[0],
+    }
+
+
+def kambin_triangle(lower: VertebraLandmarks, side: str, exiting: Tube, traversing: Tube, sac: Tube) -> dict:
+    """Kambin's triangle on `side` in the lower vertebra's frame (module docstring): vertices (LPS),
+    base, height, hypotenuse, area (mm, mm^2) and the inscribed circle's diameter."""
+    s = SIDES[side]
+    w_ep = float(lower.local(lower.superior_endplate_centre_lps_mm)[2])
+
+    def local(tube: Tube):
+        p = lower.local(tube.points_lps_mm)
+        return np.column_stack([s * p[:, 0], p[:, 2]]), tube.radii_mm
+
+    tr, tr_r = local(traversing)
+    u_t = _u_at_w(tr, w_ep) + float(tr_r.mean())
+    sac_local = lower.local(sac.points_lps_mm)
+    k = int(np.argmin(np.abs(sac_local[:, 2] - w_ep)))
+    u_t = max(u_t, abs(sac_local[k, 0]) + sac.radii_mm[k])
+    ex, ex_r = local(exiting)
+    border = []
+    for n in range(len(ex)):
+        a, b = ex[max(n - 1, 0)], ex[min(n + 1, len(ex) - 1)]
+        t = (b - a) / max(np.linalg.norm(b - a), 1e-9)
+        normal = np.array([-t[1], t[0]])
+        if normal[1] > 0:
+            normal = -normal
+        border.append(ex[n] + ex_r[n] * normal)
+    border = np.array(border)
+    v2 = None
+    for n in range(len(border) - 1):
+        (u0, w0), (u1, w1) = border[n], border[n + 1]
+        if (w0 - w_ep) * (w1 - w_ep) <= 0 and w0 != w1 and max(u0, u1) > u_t:
+            t = (w_ep - w0) / (w1 - w0)
+            v2 = np.array([u0 + t * (u1 - u0), w_ep])
+            break
+    if v2 is None:
+        v2 = np.array([border[:, 0].max(), w_ep])
+    crossings = []
+    for n in range(len(border) - 1):
+        (u0, w0), (u1, w1) = border[n], border[n + 1]
+        if (u0 - u_t) * (u1 - u_t) <= 0 and u0 != u1:
+            t = (u_t - u0) / (u1 - u0)
+            crossings.append(w0 + t * (w1 - w0))
+    w3 = min(crossings) if crossings else float(np.interp(u_t, border[:, 0], border[:, 1]))
+    v1 = np.array([u_t, w_ep])
+    v3 = np.array([u_t, w3])
+    base = float(abs(v2[0] - v1[0]))
+    height = float(w3 - w_ep)
+    hyp = float(np.hypot(base, height))
+    v_plane = lower.posterior_wall_v_mm + 1.0
+    verts = [lower.point(s * p[0], v_plane, p[1]) for p in (v1, v2, v3)]
+    return {
+        "vertices_lps_mm": verts,
+        "base_mm": base,
+        "height_mm": height,
+        "hypotenuse_mm": hyp,
+        "area_mm2": 0.5 * base * max(height, 0.0),
+        "inscribed_diameter_mm": max(base + height - hyp, 0.0),
+    }
+
+
+def _u_at_w(poly: np.ndarray, w: float) -> float:
+    for n in range(len(poly) - 1):
+        (u0, w0), (u1, w1) = poly[n], poly[n + 1]
+        if (w0 - w) * (w1 - w) <= 0 and w0 != w1:
+            t = (w - w0) / (w1 - w0)
+            return float(u0 + t * (u1 - u0))
+    return float(poly[np.argmin(np.abs(poly[:, 1] - w)), 0])
+
+
+def canal_section(grid: Volume, bone: np.ndarray, vert: VertebraLandmarks) -> dict:
+    """The bony canal at the pedicles' mid-height: area (mm^2) and centre (LPS), or area None when
+    the hole is not enclosed (an open arch, or the arch not in the label map)."""
+    w = (
+        float(np.mean([vert.local(p)[2] for p in vert.pedicle_centre_lps_mm.values()]))
+        if vert.pedicle_centre_lps_mm
+        else 0.0
+    )
+    us = np.arange(-30.0, 30.0, GRID_MM)
+    vs = np.arange(vert.posterior_wall_v_mm - 6.0, vert.posterior_wall_v_mm + 40.0, GRID_MM)
+    uu, vv = np.meshgrid(us, vs, indexing="ij")
+    pts = vert.points(np.column_stack([uu.ravel(), vv.ravel(), np.full(uu.size, w)]))
+    solid = sample_mask(grid, bone, pts).reshape(uu.shape)
+    seed_v = vert.posterior_wall_v_mm + (vert.canal_depth_mm / 2 if np.isfinite(vert.canal_depth_mm) else 7.0)
+    i, j = int(np.argmin(np.abs(us))), int(np.argmin(np.abs(vs - seed_v)))
+    comps, _ = ndimage.label(~solid)
+    c = comps[i, j]
+    centre = vert.point(0.0, seed_v, w)
+    if c == 0:
+        return {"area_mm2": None, "centre_lps_mm": centre}
+    hole = comps == c
+    if hole[0, :].any() or hole[-1, :].any() or hole[:, 0].any() or hole[:, -1].any():
+        return {"area_mm2": None, "centre_lps_mm": centre}
+    rows = np.argwhere(hole)
+    centre = vert.point(float(us[rows[:, 0]].mean()), float(vs[rows[:, 1]].mean()), w)
+    return {"area_mm2": float(hole.sum() * GRID_MM * GRID_MM), "centre_lps_mm": centre}
+
+
+def iliac_crest_tops(
+    ct: Volume, labels: np.ndarray, ids: dict[str, int], vertebrae: dict[str, VertebraLandmarks]
+) -> dict[str, np.ndarray]:
+    """Top (most cranial point) of each iliac crest: from the hip labels when present, else from the
+    bone (HU > 250) lateral to the sacrum that no vertebra label holds."""
+    out = {}
+    grid = ct
+    for side in SIDES:
+        key = f"hip_{side}"
+        if key in ids:
+            mask = labels == ids[key]
+        else:
+            mask = None
+        if mask is not None and mask.any():
+            out[side] = _top_cap(grid, np.argwhere(mask))
+    missing = [s for s in SIDES if s not in out]
+    if not missing or "S1" not in vertebrae:
+        return out
+    s1 = vertebrae["S1"]
+    lo_z = s1.body_centre_lps_mm[2] - 80.0
+    hi_z = s1.body_centre_lps_mm[2] + 90.0
+    labelled = labels > 0
+    bone = (np.asarray(ct.voxels) > 250) & ~ndimage.binary_dilation(labelled, iterations=2)
+    ijk = np.argwhere(bone)
+    if not len(ijk):
+        return out
+    pts = ct.ijk_to_lps(ijk.astype(np.float64))
+    for side in missing:
+        s = SIDES[side]
+        lat = s * (pts[:, 0] - s1.body_centre_lps_mm[0])
+        sel = (lat > 40.0) & (lat < 160.0) & (pts[:, 2] > lo_z) & (pts[:, 2] < hi_z)
+        sel &= np.abs(pts[:, 1] - s1.body_centre_lps_mm[1]) < 90.0
+        if sel.sum() < 50:
+            continue
+        sub = np.zeros(bone.shape, bool)
+        sub[tuple(ijk[sel].T)] = True
+        lab, n = ndimage.label(sub)
+        sizes = np.bincount(lab.ravel())[1:]
+        biggest = lab == int(np.argmax(sizes)) + 1
+        out[side] = _top_cap(grid, np.argwhere(biggest))
+    return out
+
+
+def _top_cap(grid: Volume, ijk: np.ndarray) -> np.ndarray:
+    pts = grid.ijk_to_lps(ijk.astype(np.float64))
+    top = pts[:, 2].max()
+    cap = pts[pts[:, 2] > top - 1.0]
+    return np.array([cap[:, 0].mean(), cap[:, 1].mean(), top + 0.5 * grid.spacing_mm[2]])
+
+
+def skin_behind(
+    body: np.ndarray, grid: Volume, point_lps_mm: np.ndarray, direction_lps: np.ndarray
+) -> np.ndarray | None:
+    """Where a ray from `point_lps_mm` along `direction_lps` leaves the body (the skin), or None."""
+    d = direction_lps / np.linalg.norm(direction_lps)
+    t = np.arange(0.0, 400.0, 0.5)
+    pts = point_lps_mm + np.outer(t, d)
+    inside = sample_mask(grid, body, pts)
+    if not inside[0]:
+        return None
+    out = np.flatnonzero(~inside)
+    if not len(out):
+        return None
+    return pts[out[0] - 1] + 0.25 * d
+
+
+def flags(foraminal_height_mm: float | None, canal_area_mm2: float | None, disc: DiscEstimate | None) -> list[str]:
+    """Clinical flags (module docstring for the thresholds and sources)."""
+    out = []
+    if foraminal_height_mm is not None and foraminal_height_mm < FORAMINAL_STENOSIS_HEIGHT_MM:
+        out.append("foraminal stenosis")
+    if canal_area_mm2 is not None and canal_area_mm2 < CENTRAL_STENOSIS_AREA_MM2:
+        out.append("central stenosis")
+    if disc is not None:
+        mean = DISC_HEIGHT_MEAN_MM.get(disc.level)
+        if disc.posterior_height_mm <= POSTERIOR_DISC_HEIGHT_LOSS_MM or (
+            mean is not None and disc.height_mm < DISC_HEIGHT_LOSS_FRACTION * mean
+        ):
+            out.append("disc height loss")
+    return out
