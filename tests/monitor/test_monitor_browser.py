@@ -1,8 +1,9 @@
 """`kambin monitor --sim` driven by a real headless Chromium (Debian's package, DevTools protocol):
 the page loads and the video updates, every pane is on the screenshot, the warning appears when the
 simulated scope goes toward the nerve root, "tracking lost" shows within 100 ms of a simulated
-tracker dropout and the tool disappears; then the monitor is killed with SIGKILL mid-recording and
-the session replays, to its last second, to the numbers the live run showed.
+tracker dropout and the tool disappears, poor or no registration and frozen video show; then the
+monitor is killed with SIGKILL mid-recording and the session replays, to its last second, to the
+numbers the live run showed.
 """
 
 import base64
@@ -137,6 +138,22 @@ def test_monitor_in_chromium(monitor, tmp_path):
         assert browser.evaluate("document.getElementById('g-root').innerText") == "—"
         api(port, "/api/sim/dropout/off", "POST")
         browser.wait_for("document.getElementById('view3d').dataset.toolDrawn === 'true'", 5)
+        # Simulator controls for the other states that are never hidden.
+        nav_state = "document.getElementById('nav-state').innerText"
+        api(port, "/api/sim/registration/poor", "POST")
+        browser.wait_for(f"{nav_state} === 'POOR REGISTRATION'", 5)
+        assert "poor" in browser.evaluate("document.getElementById('registration').innerText")
+        assert browser.evaluate("document.getElementById('view3d').dataset.toolDrawn") == "false"
+        api(port, "/api/sim/registration/none", "POST")
+        browser.wait_for(f"{nav_state} === 'NO REGISTRATION'", 5)
+        api(port, "/api/sim/registration/ok", "POST")
+        browser.wait_for(f"!/REGISTRATION/.test({nav_state})", 5)
+        frozen = "document.getElementById('video-state').offsetParent !== null"
+        api(port, "/api/sim/freeze/on", "POST")
+        browser.wait_for(frozen, 3)
+        assert "VIDEO FROZEN" in api(port, "/api/status")["alarms"]
+        api(port, "/api/sim/freeze/off", "POST")
+        browser.wait_for(f"!({frozen})", 3)
         status = api(port, "/api/status")
         assert status["fps"] > 5 and status["latency_ms"]["p50"] is not None and status["registration"]["state"] == "ok"
 
@@ -150,7 +167,8 @@ def test_monitor_in_chromium(monitor, tmp_path):
     records = list(records)
     assert "not a medical device" in header["disclaimer"]
     assert records[-1].t >= killed_at - 1.0
-    assert any(r.kind == "guidance" and r.fields["state"] == "tracking_lost" for r in records)
+    states = {r.fields["state"] for r in records if r.kind == "guidance"}
+    assert {"ok", "tracking_lost", "poor_registration", "no_registration"} <= states
     case = sim.build_case()
     camera = EndoscopeCamera.create(*header["video_size"])
     pipeline = compose_navigation(sim.guidance_model(case), sim.overlay_for(case, camera.intrinsics,

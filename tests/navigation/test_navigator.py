@@ -91,4 +91,4 @@ def test_live_health_dropout_frozen_video_and_recording(case, tmp_path):
     header, records = read_session(tmp_path / "session")
     kinds = {r.kind for r in records}
     assert header["test"] is True and header["registration"]["error_mm"] == sim.REGISTRATION_ERROR_MM
-    assert kinds == {"pose", "video", "guidance"}
+    assert kinds == {"pose", "video", "guidance", "event"}  # the event: the registration in force

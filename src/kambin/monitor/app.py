@@ -17,7 +17,9 @@ HTTP API:
     POST /api/record/start, /api/record/stop
 Simulator controls (only with --sim; they drive the simulated operating room, nothing real):
     POST /api/sim/scenario/{plan|toward_root}
-    POST /api/sim/dropout/{on|off}
+    POST /api/sim/dropout/{on|off}        scope out of the tracker's view
+    POST /api/sim/freeze/{on|off}         video repeats its last picture
+    POST /api/sim/registration/{ok|poor|none}
 """
 
 from __future__ import annotations
@@ -197,22 +199,36 @@ class Monitor:
                 raise web.HTTPBadRequest(text=str(error)) from None
             return web.json_response(self._sim_status())
 
-        async def dropout(request):
-            value = request.match_info["value"]
-            if value not in ("on", "off"):
-                raise web.HTTPBadRequest(text="dropout must be on or off")
-            self.sim_dropout(value == "on")
+        def switch(control):
+            async def handler(request):
+                value = request.match_info["value"]
+                if value not in ("on", "off"):
+                    raise web.HTTPBadRequest(text="the value must be on or off")
+                control(value == "on")
+                return web.json_response(self._sim_status())
+
+            return handler
+
+        async def registration(request):
+            try:
+                self.sim_registration(request.match_info["state"])
+            except InvalidInputError as error:
+                raise web.HTTPBadRequest(text=str(error)) from None
             return web.json_response(self._sim_status())
 
         routes = [web.get("/api/status", status), web.post("/api/record/{action}", record)]
         if self.sim is not None:
-            routes += [web.post("/api/sim/scenario/{name}", scenario), web.post("/api/sim/dropout/{value}", dropout)]
+            routes += [web.post("/api/sim/scenario/{name}", scenario),
+                       web.post("/api/sim/dropout/{value}", switch(self.sim_dropout)),
+                       web.post("/api/sim/freeze/{value}", switch(self.sim_freeze)),
+                       web.post("/api/sim/registration/{state}", registration)]
         wslink_server.app.router.add_routes(routes)
 
     def _sim_status(self) -> dict | None:
         if self.sim is None:
             return None
-        return {"scenario": self.sim.script.scenario, "dropout": self.sim.tracker.dropout}
+        return {"scenario": self.sim.script.scenario, "dropout": self.sim.tracker.dropout,
+                "video_frozen": self.sim.video.frozen}
 
     # -- controls -------------------------------------------------------------------------------
     def toggle_recording(self) -> None:
@@ -241,6 +257,20 @@ class Monitor:
         self.sim.tracker.force_dropout(on)
         with self.server.state as state:
             state.sim_dropout = bool(on)
+
+    def sim_freeze(self, on: bool) -> None:
+        """Simulator control: the video repeats its last picture (or moves again)."""
+        if self.sim is None:
+            raise InvalidInputError("simulator controls exist only with --sim")
+        self.sim.video.freeze(on)
+
+    def sim_registration(self, state: str) -> None:
+        """Simulator control: give the navigator a good, a poor, or no registration."""
+        if self.sim is None:
+            raise InvalidInputError("simulator controls exist only with --sim")
+        from kambin.navigation.simulation import simulated_registration
+
+        self.navigator.set_registration(simulated_registration(self.sim.tracker, state))
 
     # -- push loop ------------------------------------------------------------------------------
     def _on_ready(self, **_) -> None:

@@ -19,6 +19,7 @@ class SimControls:
 
     script: object
     tracker: object
+    video: object
 
 
 def build_simulated_monitor(plan_path: str | os.PathLike | None = None, sessions_dir: str | os.PathLike = "sessions",
@@ -32,7 +33,6 @@ def build_simulated_monitor(plan_path: str | os.PathLike | None = None, sessions
     from kambin.navigation.navigator import Navigator
     from kambin.navigation.pipeline import compose_navigation
     from kambin.render.endoscope import EndoscopeCamera
-    from kambin.video.sources import SimulatedEndoscopeSource
 
     alarms = sim.load_alarms(alarms_path) if alarms_path is not None else None
     step("synthetic patient and plan")
@@ -42,7 +42,7 @@ def build_simulated_monitor(plan_path: str | os.PathLike | None = None, sessions
     script = sim.ScopeScript(case)
     tracker = sim.OperatingRoomTracker(script, sim.reference_position(case), realtime=True)
     camera = EndoscopeCamera.create(*video_size)
-    video = SimulatedEndoscopeSource(meshes, script.scope_to_ct, *video_size, rate_hz=rate_hz, realtime=True,
+    video = sim.FreezableEndoscopeSource(meshes, script.scope_to_ct, *video_size, rate_hz=rate_hz, realtime=True,
                                      time_base="clock")
     pipeline = compose_navigation(sim.guidance_model(case, alarms), sim.overlay_for(case, camera.intrinsics,
                                                                             camera.camera_to_scope),
@@ -54,7 +54,7 @@ def build_simulated_monitor(plan_path: str | os.PathLike | None = None, sessions
     step("3D view")
     anatomy = AnatomyView(meshes, case.entry, case.target)
     slices = SliceViews(case.ct, case.entry, case.target)
-    return Monitor(navigator, anatomy, slices, sim=SimControls(script, tracker), sessions_dir=sessions_dir,
+    return Monitor(navigator, anatomy, slices, sim=SimControls(script, tracker, video), sessions_dir=sessions_dir,
                    title="kambin monitor (simulated operating room)")
 
 

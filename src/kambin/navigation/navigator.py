@@ -5,7 +5,9 @@ whatever shows them (the monitor reads it; it never reaches back).
 Threads: one reads the tracker (every frame, as it arrives); one reads the video and runs the
 pipeline once per video frame with the tracking frames that arrived since the last step. The
 tracking state is also judged from the tracker thread alone, so a dropout shows at the tracker's
-rate, without waiting for the next video frame.
+rate, without waiting for the next video frame. Controls (registration, recording on and off)
+are queued and applied by the pipeline thread between two steps, so a recording holds them in
+the order the pipeline met them and a replay applies them at the same frame.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class Navigator:
         self._clock = clock
         self._lock = threading.Lock()
         self._incoming: list[TrackingFrame] = []
+        self._actions: list = []
         self._latest: Snapshot | None = None
         self._last_tracking: TrackingFrame | None = None
         self._done_times: deque[float] = deque(maxlen=STATS_WINDOW)
@@ -89,6 +92,7 @@ class Navigator:
         for thread in self._threads:
             thread.join(timeout=5.0)
         self.stop_recording()
+        self._apply_actions()
         self.tracker.stop()
         self.video.stop()
 
@@ -107,6 +111,7 @@ class Navigator:
                 frame = self.video.read()
                 if frame is None:
                     break
+                self._apply_actions()
                 with self._lock:
                     tracking, self._incoming = self._incoming, []
                 values = self.pipeline.step(video_frame=frame, tracking_frames=tracking)
@@ -126,34 +131,58 @@ class Navigator:
             raise
 
     # -- controls -----------------------------------------------------------------------------
-    def set_registration(self, registration: Registration) -> None:
-        transforms = self.pipeline.operator(UpdateTransforms)
+    def _queue(self, action) -> None:
         with self._lock:
+            self._actions.append(action)
+        if not self._running:
+            self._apply_actions()
+
+    def _apply_actions(self) -> None:
+        with self._lock:
+            actions, self._actions = self._actions, []
+        for action in actions:
+            action()
+
+    def set_registration(self, registration: Registration) -> None:
+        """Use a new registration from the next video frame on (recorded as an event)."""
+        transforms = self.pipeline.operator(UpdateTransforms)
+        record = self.pipeline.operator(Record)
+
+        def apply() -> None:
             transforms.set_registration(registration)
-            writer = self.pipeline.operator(Record).writer
-            if writer is not None:
-                writer.write(self._clock(), "event", **registration_record(registration))
+            if record.writer is not None:
+                record.writer.write(self._clock(), "event", **registration_record(registration))
+
+        self._queue(apply)
 
     def start_recording(self, directory: str | os.PathLike) -> str:
-        """Start writing the session to a new directory; returns its path."""
+        """Start writing the session to a new directory from the next video frame; returns its path."""
         record = self.pipeline.operator(Record)
         transforms = self.pipeline.operator(UpdateTransforms)
         metadata = {**self.metadata, "registration": registration_record(transforms.registration)}
         writer = SessionWriter(directory, metadata=metadata)
-        with self._lock:
+        self.recording_dir = str(directory)
+
+        def apply() -> None:
             previous, record.writer = record.writer, writer
-            self.recording_dir = str(directory)
-        if previous is not None:
-            previous.close()
+            # The registration in force when recording really starts (a queued change may have come first).
+            writer.write(self._clock(), "event", **registration_record(transforms.registration))
+            if previous is not None:
+                previous.close()
+
+        self._queue(apply)
         return str(directory)
 
     def stop_recording(self) -> None:
         record = self.pipeline.operator(Record)
-        with self._lock:
+        self.recording_dir = None
+
+        def apply() -> None:
             writer, record.writer = record.writer, None
-            self.recording_dir = None
-        if writer is not None:
-            writer.close()
+            if writer is not None:
+                writer.close()
+
+        self._queue(apply)
 
     # -- state ----------------------------------------------------------------------------------
     def latest(self) -> Snapshot | None:

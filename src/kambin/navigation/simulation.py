@@ -7,7 +7,9 @@ Simulator controls (for demonstrations and tests; never part of a real setup):
 - `ScopeScript.set_scenario("plan" | "toward_root")`: move along the planned path with a slow
   wobble around it, or leave the target toward the exiting nerve root and stop there, at the
   first point where the guidance warns (2 mm from the root's surface);
-- `OperatingRoomTracker.force_dropout(on)`: the scope leaves the tracker's view until released.
+- `OperatingRoomTracker.force_dropout(on)`: the scope leaves the tracker's view until released;
+- `FreezableEndoscopeSource.freeze(on)`: the video repeats its last picture, as a stuck grabber;
+- `simulated_registration("ok" | "poor" | "none")`: the registration the navigator is given.
 
 The patient is `kambin.phantom` seed 3 with a left L4-L5 foraminal herniation (the demo's case),
 planned with `kambin.planning.plan` on its ground-truth labels (the phantom knows its nerve roots
@@ -22,6 +24,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 from pydantic import ValidationError
 
@@ -33,12 +36,15 @@ from kambin.navigation.pipeline import Registration
 from kambin.planning.fields import ClearanceField
 from kambin.tracking.frame import ToolPose, TrackingFrame
 from kambin.tracking.simulated import NoiseModel, SimulatedTracker, ToolPath
+from kambin.video.sources import SimulatedEndoscopeSource
 
 SEED, LEVEL, SIDE, PATHOLOGY = 3, "L4-L5", "left", "foraminal-herniation"
 SCENARIOS = ("plan", "toward_root")
 # The tracker sits about 1.5 m from the patient, turned 90 degrees about the table's long axis.
 CT_TO_TRACKER = from_axis_angle(np.array([0.0, 0.0, np.pi / 2]), np.array([120.0, -1500.0, 40.0]))
 REGISTRATION_ERROR_MM = 0.6  # a typical paired-point FRE on a spine reference (simulated)
+POOR_REGISTRATION_ERROR_MM = 3.5  # above AlarmConfig's default 2 mm limit
+REGISTRATION_STATES = ("ok", "poor", "none")
 ENDOSCOPE_BOX_MM = 70.0  # meshes are cut to this half-size around the target: the scope sees ~50 mm
 
 
@@ -256,3 +262,48 @@ class OperatingRoomTracker(SimulatedTracker):
 def reference_position(case: SimulatedCase) -> np.ndarray:
     """Where the patient reference is clamped: 60 mm posterior and 40 mm cranial of the target."""
     return case.target + np.array([0.0, 60.0, 40.0])
+
+
+def simulated_registration(tracker: OperatingRoomTracker, state: str) -> Registration:
+    """Simulator control: the true registration ("ok"), the same with an error above the limit
+    ("poor"), or none at all ("none")."""
+    if state not in REGISTRATION_STATES:
+        raise InvalidInputError(f"registration must be one of {REGISTRATION_STATES}, not {state!r}")
+    good = tracker.registration()
+    if state == "ok":
+        return good
+    if state == "poor":
+        return Registration(good.ct_to_reference, POOR_REGISTRATION_ERROR_MM, "simulated poor registration")
+    return Registration(None)
+
+
+class FreezableEndoscopeSource(SimulatedEndoscopeSource):
+    """The simulated endoscope video with a camera's sensor noise (Gaussian, `noise_sd` grey levels,
+    from a bank of seeded patterns: a real sensor never gives two identical frames, and the frozen-
+    video check relies on that), and a simulator control, `freeze(on)`: while frozen, frames keep
+    coming (fresh timestamps) but repeat the last picture exactly, as a stuck frame grabber does."""
+
+    def __init__(self, *args, noise_sd: float = 2.0, seed: int = 0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._frozen = False
+        self._last: np.ndarray | None = None
+        width, height = self.size
+        rng = np.random.default_rng(seed)
+        self._noise = [np.round(rng.normal(0.0, noise_sd, (height, width, 3))).astype(np.int16) for _ in range(8)]
+
+    def freeze(self, on: bool) -> None:
+        self._frozen = bool(on)
+
+    @property
+    def frozen(self) -> bool:
+        return self._frozen
+
+    def _grab(self) -> tuple[np.ndarray, float] | None:
+        if self._frozen and self._last is not None:
+            timestamp = self._paced(self._start_s + self.frames_delivered / self.rate_hz, self.realtime)
+            return self._last, timestamp
+        image, timestamp = super()._grab()
+        noise = self._noise[self.frames_delivered % len(self._noise)]
+        image = cv2.add(image, noise, dtype=cv2.CV_8U)
+        self._last = image
+        return image, timestamp
