@@ -44,6 +44,13 @@ SEGMENT_MM = (18, 52)
 #: seen through 3 mm slices give 40-60. A mid-body dip (the basivertebral vein) can reach that too,
 #: but it lies half a segment from the discs, which the spacing rule (SEGMENT_MM) excludes.
 MIN_CONTRAST_HU = 40.0
+#: An end disc of the chain needs a body beyond it: over BEYOND_MM past the disc (after its
+#: endplate), the patch averages at least BODY_MIN_HU at its brightest tilt. Soft tissue is 40 HU
+#: or less; cancellous bone 100-300, fatty or osteoporotic bone down to about 60 but with its
+#: cortex in the patch. Without this, the dark band under the last endplate of the column (L1's
+#: top in a crop that stops there) reads as one more disc.
+BEYOND_MM = (4, 16)
+BODY_MIN_HU = 80.0
 #: Relative change of segment height between neighbours beyond which a step is penalised.
 MAX_HEIGHT_CHANGE = 0.25
 HEIGHT_CHANGE_COST_HU = 200.0
@@ -151,11 +158,32 @@ def find_disc_candidates(
     smoothed_hu: np.ndarray, x_of_z: np.ndarray, y_of_z: np.ndarray, z_range: tuple[int, int]
 ) -> list[DiscCandidate]:
     """The discs along the column (ascending z), each with its best tilt and endplate contrast."""
-    profiles, tilts = tilted_profiles(smoothed_hu, x_of_z, y_of_z, z_range)
+    # Profiles over the whole volume (the check for a body beyond an end disc looks past the
+    # column's solid run); discs are chosen within z_range only.
+    nz = smoothed_hu.shape[2]
+    profiles, tilts = tilted_profiles(smoothed_hu, x_of_z, y_of_z, (0, nz - 1))
     score = endplate_contrast(profiles)
+    outside = np.ones(nz, dtype=bool)
+    outside[z_range[0] : z_range[1] + 1] = False
+    score[:, outside] = -np.inf
     best_tilt = np.argmax(score, axis=0)
     best = score[best_tilt, np.arange(score.shape[1])]
     chosen = choose_discs(best, z_range)
+    brightest = np.nanmax(np.where(np.isnan(profiles), -np.inf, profiles), axis=0)
+
+    def body_beyond(z: int, direction: int) -> bool:
+        a, b = z + direction * BEYOND_MM[0], z + direction * BEYOND_MM[1]
+        lo, hi = sorted((a, b))
+        values = brightest[max(lo, 0) : min(hi, nz - 1) + 1]
+        values = values[np.isfinite(values)]
+        if values.size < (BEYOND_MM[1] - BEYOND_MM[0]) // 2:
+            return True  # the column ends (the crop's edge): nothing to refute the disc with
+        return float(np.median(values)) >= BODY_MIN_HU
+
+    while chosen and not body_beyond(chosen[-1], +1):
+        chosen.pop()
+    while chosen and not body_beyond(chosen[0], -1):
+        chosen.pop(0)
     out = []
     for z in chosen:
         t = tilts[best_tilt[z]]
