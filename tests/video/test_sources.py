@@ -1,6 +1,8 @@
 """Video sources: the state machine, files written and read back frame for frame, a capture
 device that is not there, and the simulated endoscope."""
 
+import time
+
 import cv2
 import numpy as np
 import pytest
@@ -72,6 +74,15 @@ def test_realtime_file_is_paced(video_file):
         first, *rest = [source.read() for _ in range(6)]
     elapsed = rest[-1].timestamp_s - first.timestamp_s
     assert elapsed >= 5 / FPS - 0.005
+
+
+def test_realtime_file_never_bursts_after_a_late_read(video_file):
+    with FileSource(video_file, realtime=True) as source:
+        first = source.read()
+        time.sleep(3 / FPS)  # the reader falls three frames behind
+        later = [source.read() for _ in range(4)]
+    gaps = np.diff([first.timestamp_s] + [f.timestamp_s for f in later])
+    assert gaps[0] >= 3 / FPS and gaps.min() >= 1 / FPS - 1e-3  # no catch-up burst
 
 
 def test_missing_and_unreadable_files(tmp_path):

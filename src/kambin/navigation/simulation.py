@@ -300,7 +300,7 @@ class FreezableEndoscopeSource(SimulatedEndoscopeSource):
 
     def _grab(self) -> tuple[np.ndarray, float] | None:
         if self._frozen and self._last is not None:
-            timestamp = self._paced(self._start_s + self.frames_delivered / self.rate_hz, self.realtime)
+            timestamp = self._paced(self.rate_hz, self.realtime)
             return self._last, timestamp
         image, timestamp = super()._grab()
         noise = self._noise[self.frames_delivered % len(self._noise)]

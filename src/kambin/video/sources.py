@@ -45,6 +45,8 @@ class VideoSource(ABC):
         self._state = VideoState.READY
         self._clock = clock
         self.frames_delivered = 0
+        self._opened_s = 0.0  # clock at start()
+        self._schedule_s = 0.0  # pacing origin (moves back when frames come late)
 
     @property
     def state(self) -> VideoState:
@@ -81,15 +83,21 @@ class VideoSource(ABC):
         self.start()
         return self
 
-    def _paced(self, due_s: float, realtime: bool) -> float:
-        """The timestamp of a frame due at `due_s`: in real time, wait until then and read the clock;
-        otherwise the due time itself (a simulated clock)."""
+    def _paced(self, rate_hz: float, realtime: bool) -> float:
+        """The timestamp of the next frame at `rate_hz`. Without `realtime`: its due time on the
+        simulated clock, opened + index / rate. In real time: wait until it is due and read the
+        clock; a frame that comes late moves the schedule back by its lateness instead of bursting
+        to catch up, so consecutive frames are never closer than one period."""
+        due_s = self._schedule_s + self.frames_delivered / rate_hz
         if not realtime:
             return due_s
         wait = due_s - self._clock()
         if wait > 0:
             time.sleep(wait)
-        return self._clock()
+        now = self._clock()
+        if now > due_s:
+            self._schedule_s += now - due_s
+        return now
 
     def __exit__(self, *exc) -> None:
         self.stop()
@@ -156,7 +164,6 @@ class FileSource(VideoSource):
         self.realtime = realtime
         self.fps = 0.0
         self._capture: cv2.VideoCapture | None = None
-        self._start_s = 0.0
 
     def _open(self) -> None:
         if not self.path.is_file():
@@ -171,13 +178,13 @@ class FileSource(VideoSource):
             raise UnreadableFileError(f"{self.path}: the file gives no frame rate; re-encode it with one")
         self.fps = fps
         self._capture = capture
-        self._start_s = self._clock()
+        self._opened_s = self._schedule_s = self._clock()
 
     def _grab(self) -> tuple[np.ndarray, float] | None:
         ok, image_bgr = self._capture.read()
         if not ok:
             return None
-        timestamp = self._paced(self._start_s + self.frames_delivered / self.fps, self.realtime)
+        timestamp = self._paced(self.fps, self.realtime)
         return cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB), timestamp
 
     def _close(self) -> None:
@@ -223,7 +230,6 @@ class SimulatedEndoscopeSource(VideoSource):
         self.realtime = realtime
         self.time_base = time_base
         self._renderer = None
-        self._start_s = 0.0
 
     def _open(self) -> None:
         from kambin.render.endoscope import EndoscopeCamera
@@ -231,11 +237,11 @@ class SimulatedEndoscopeSource(VideoSource):
 
         camera = EndoscopeCamera.create(*self.size, optics_angle_deg=self.optics_angle_deg)
         self._renderer = EndoscopeRenderer(self.meshes, camera)
-        self._start_s = self._clock()
+        self._opened_s = self._schedule_s = self._clock()
 
     def _grab(self) -> tuple[np.ndarray, float] | None:
-        timestamp = self._paced(self._start_s + self.frames_delivered / self.rate_hz, self.realtime)
-        t = timestamp - self._start_s if self.time_base == "start" else timestamp
+        timestamp = self._paced(self.rate_hz, self.realtime)
+        t = timestamp - self._opened_s if self.time_base == "start" else timestamp
         frame = self._renderer.render(self.scope_to_ct_at(t))
         return frame.color_rgb, timestamp
 
