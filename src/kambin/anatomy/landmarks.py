@@ -27,7 +27,7 @@ Methods (each function says more):
   the isthmus centre is taken 4 mm behind the posterior wall.
 - Superior articular process tip: the most cranial bone posterior to the pedicles on each side
   (centre of its top 1.5 mm).
-- Spinous process tip: the most posterior bone near the midline (centre of its last 1.5 mm).
+- Spinous process tip: the most posterior bone near the midline (the centroid of its last 2 mm).
 """
 
 from __future__ import annotations
@@ -245,17 +245,18 @@ def vertebra_landmarks(labels: Volume, label_id: int, name: str, is_sacral: bool
     v_post, lamina_v = _midline_runs(mid, spacing.max())
     posterior_limit = v_post - 1.0
     b_ring = 0.5 * (v_post - v_front)  # ring normalised over the body's AP extent
-    centre_ring = centre + axes[:, 1] * (0.5 * (v_post + v_front))
-    sup_c, sup_n = rim_plane(True, axes, centre_ring, a, b_ring)
-    inf_c, inf_n = rim_plane(False, axes, centre_ring, a, b_ring)
-    # refine the frame: w the bisector of the endplate normals, origin midway between centres
-    w1 = _unit(sup_n - inf_n)
-    u1 = _unit(u0 - (u0 @ w1) * w1)
-    v1 = np.cross(w1, u1)
-    axes = np.column_stack([u1, v1, w1])
-    sup_c = sup_c - axes[:, 1] * (0.5 * (v_post + v_front) - vc)
-    inf_c = inf_c - axes[:, 1] * (0.5 * (v_post + v_front) - vc)
-    centre = 0.5 * (sup_c + inf_c)
+    for _ in range(2):  # the second pass fits the rims in the frame the first one refined
+        centre_ring = centre + axes[:, 1] * (0.5 * (v_post + v_front) - vc + (vc if _ == 0 else 0.0))
+        sup_c, sup_n = rim_plane(True, axes, centre_ring, a, b_ring)
+        inf_c, inf_n = rim_plane(False, axes, centre_ring, a, b_ring)
+        # refine the frame: w the bisector of the endplate normals, origin midway between centres
+        w1 = _unit(sup_n - inf_n)
+        u1 = _unit(u0 - (u0 @ w1) * w1)
+        v1 = np.cross(w1, u1)
+        axes = np.column_stack([u1, v1, w1])
+        sup_c = sup_c - axes[:, 1] * (0.5 * (v_post + v_front) - vc)
+        inf_c = inf_c - axes[:, 1] * (0.5 * (v_post + v_front) - vc)
+        centre = 0.5 * (sup_c + inf_c)
     height = float((sup_c - inf_c) @ w1)
     loc_all = (all_pts - centre) @ axes
     if not is_sacral:
@@ -466,6 +467,7 @@ def _processes(lm: VertebraLandmarks, loc: np.ndarray, spacing: np.ndarray) -> N
     pts = loc[sel]
     if len(pts) < 10:
         return
-    back = pts[:, 1].max()
-    cap = pts[pts[:, 1] > back - 1.5]
-    lm.spinous_process_tip_lps_mm = lm.point(cap[:, 0].mean(), back + 0.5 * step, cap[:, 2].mean())
+    back = pts[:, 1].max() + 0.5 * step
+    cap = pts[pts[:, 1] > back - 2.0]
+    w_tip = float(cap[:, 2].mean())
+    lm.spinous_process_tip_lps_mm = lm.point(cap[:, 0].mean(), cap[:, 1].mean(), w_tip)
