@@ -6,19 +6,13 @@ import pytest
 from pydantic import ValidationError
 
 from kambin.navigation.guidance import AlarmConfig, GuidanceModel
-from kambin.phantom import make_patient
-from kambin.planning.models import PlanRequest
-from kambin.planning.planner import plan
-from kambin.planning.scene import build_scene
 
 
 @pytest.fixture(scope="module")
-def planned():
-    patient = make_patient(3, pathology="foraminal-herniation", level="L4-L5", side="left", spacing_mm=(1.5, 1.5, 1.5))
-    result = plan(patient.ct, patient.labels, PlanRequest(level="L4-L5", side="left"))
-    scene = build_scene(patient.ct, patient.labels, "L4-L5", "left", np.array(result.target_lps_mm), 180.0)
-    model = GuidanceModel(result.entry_lps_mm, result.target_lps_mm, scene.fields)
-    return patient, result, model
+def planned(case):
+    """The simulated operating room's case (conftest: phantom seed 3, left L4-L5, planned on its truth)."""
+    model = GuidanceModel(case.plan.entry_lps_mm, case.plan.target_lps_mm, case.fields)
+    return case, case.plan, model
 
 
 def test_on_the_plan(planned):
@@ -37,8 +31,8 @@ def test_on_the_plan(planned):
 
 
 def test_toward_the_root_warns_then_stops(planned):
-    patient, result, model = planned
-    root = np.array(patient.truth.levels["L4-L5"].left.exiting_root_ganglion_lps_mm)
+    case, result, model = planned
+    root = case.exiting_root_lps_mm
     target = np.array(result.target_lps_mm)
     states = []
     for fraction in np.linspace(0.0, 1.0, 41):

@@ -5,7 +5,6 @@ by a fake camera, named so)."""
 import time
 
 import numpy as np
-import pytest
 
 from kambin.navigation import simulation as sim
 from kambin.navigation.navigator import VIDEO_FROZEN_AFTER_S, Navigator
@@ -39,11 +38,6 @@ class FakeFreezableCamera(VideoSource):
 
     def _close(self) -> None:
         pass
-
-
-@pytest.fixture(scope="module")
-def case():
-    return sim.build_case()
 
 
 def wait_until(condition, timeout_s: float, what: str):

@@ -25,11 +25,6 @@ from kambin.video.frame import VideoFrame
 SIZE = (320, 180)
 
 
-@pytest.fixture(scope="module")
-def case():
-    return sim.build_case()
-
-
 def compose(case, registration, record=True):
     camera = EndoscopeCamera.create(*SIZE)
     overlay = sim.overlay_for(case, camera.intrinsics, camera.camera_to_scope)
