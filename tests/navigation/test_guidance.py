@@ -23,6 +23,12 @@ def test_on_the_plan(planned):
     assert halfway.distance_to_target_mm == pytest.approx(result.depth_mm / 2, abs=0.6)
     assert halfway.depth_along_plan_mm == pytest.approx(result.depth_mm / 2, abs=0.6)
     assert halfway.off_plan_mm == pytest.approx(0.0, abs=1e-6) and halfway.angle_off_plan_deg < 1e-4
+    axis = (target - entry) / np.linalg.norm(target - entry)
+    np.testing.assert_allclose(halfway.direction_to_target_lps, axis, atol=1e-9)
+    assert halfway.aim_off_target_deg < 1e-4
+    across = np.cross(axis, (0.0, 0.0, 1.0))
+    beside = model.update(1.0, (entry + target) / 2 + across / np.linalg.norm(across) * 5.0, target - entry)
+    assert beside.aim_off_target_deg == pytest.approx(np.degrees(np.arctan2(5.0, result.depth_mm / 2)), abs=0.05)
     # Along the planned path the tip is never nearer the root than the plan's cannula surface was.
     radius = result.cannula_diameter_mm / 2
     for fraction in np.linspace(0.5, 1.0, 11):

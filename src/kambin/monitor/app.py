@@ -108,7 +108,7 @@ class Monitor:
             "slice_axial": blank, "slice_sagittal": blank, "slice_coronal": blank,
             "nav_state": "starting", "tracking": "lost", "video_state": "waiting", "registration": "none",
             "registration_text": "", "alarms": [], "recording": False, "recording_dir": "",
-            "g_target": "—", "g_depth": "—", "g_angle": "—", "g_offplan": "—",
+            "g_target": "—", "g_aim": "—", "g_depth": "—", "g_angle": "—", "g_offplan": "—",
             "g_root": "—", "g_traversing": "—", "g_sac": "—", "g_bone": "—",
             "fps": 0.0, "latency": "", "disclaimer": DISCLAIMER, "sim": self.sim is not None,
             "sim_dropout": False, "sim_scenario": "plan",
@@ -153,7 +153,7 @@ class Monitor:
                         with html.Div(id="alarms", style="min-height: 3.2rem;"):
                             html.Div("{{ alarm }}", v_for="alarm in alarms", key="alarm",
                                      style="font-size: 1.8rem; font-weight: 800; color: #ff5050;")
-                        for key, name in (("g_target", "to target"), ("g_depth", "depth"),
+                        for key, name in (("g_target", "to target"), ("g_aim", "aim off target"), ("g_depth", "depth"),
                                           ("g_angle", "angle off plan"), ("g_offplan", "off plan"),
                                           ("g_root", "exiting root"), ("g_traversing", "traversing root"),
                                           ("g_sac", "dural sac"), ("g_bone", "bone")):
@@ -317,6 +317,7 @@ class Monitor:
             usable = guidance if guidance is not None and tool_drawn else None
             distances = {} if usable is None else usable.distances_mm
             state.g_target = _number(None if usable is None else usable.distance_to_target_mm, "mm")
+            state.g_aim = _number(None if usable is None else usable.aim_off_target_deg, "°")
             state.g_depth = _number(None if usable is None else usable.depth_along_plan_mm, "mm")
             state.g_angle = _number(None if usable is None else usable.angle_off_plan_deg, "°")
             state.g_offplan = _number(None if usable is None else usable.off_plan_mm, "mm")

@@ -55,6 +55,8 @@ class Guidance:
     off_plan_mm: float | None = None
     angle_off_plan_deg: float | None = None
     distances_mm: dict[str, float] = field(default_factory=dict)
+    direction_to_target_lps: tuple[float, float, float] | None = None
+    aim_off_target_deg: float | None = None
 
     @property
     def drawable(self) -> bool:
@@ -104,6 +106,11 @@ class GuidanceModel:
         off_plan = float(np.linalg.norm(relative - depth * self.axis))
         angle = float(np.degrees(np.arccos(np.clip(direction @ self.axis, -1.0, 1.0))))
         distances = {name: float(f.sample(tip[None, :])[0]) for name, f in self.fields.items()}
+        to_target = self.target - tip
+        distance_to_target = float(np.linalg.norm(to_target))
+        toward = to_target / distance_to_target if distance_to_target > 1e-9 else direction
+        # How far the shaft points away from the target (0 when aimed straight at it).
+        aim = float(np.degrees(np.arccos(np.clip(direction @ toward, -1.0, 1.0))))
         state, alarms = "ok", []
         for name, distance in sorted(distances.items(), key=lambda item: item[1]):
             label = name.replace("_", " ")
@@ -118,9 +125,11 @@ class GuidanceModel:
             state,
             tuple(alarms),
             tuple(float(v) for v in tip),
-            float(np.linalg.norm(self.target - tip)),
+            distance_to_target,
             depth,
             off_plan,
             angle,
             distances,
+            tuple(float(v) for v in toward),
+            aim,
         )

@@ -254,6 +254,9 @@ def guidance_fields(guidance: Guidance) -> dict:
         "off_plan_mm": guidance.off_plan_mm,
         "angle_off_plan_deg": guidance.angle_off_plan_deg,
         "distances_mm": dict(guidance.distances_mm),
+        "direction_to_target_lps": None if guidance.direction_to_target_lps is None
+        else list(guidance.direction_to_target_lps),
+        "aim_off_target_deg": guidance.aim_off_target_deg,
     }
 
 
