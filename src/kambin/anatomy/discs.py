@@ -44,6 +44,10 @@ SEGMENT_MM = (18, 52)
 #: seen through 3 mm slices give 40-60. A mid-body dip (the basivertebral vein) can reach that too,
 #: but it lies half a segment from the discs, which the spacing rule (SEGMENT_MM) excludes.
 MIN_CONTRAST_HU = 40.0
+#: A disc's centre never averages this bright over the patch (HU): disc tissue is 60-110 HU, and
+#: partial volume with the endplates in 3 mm slices lifts that to 150 at most (measured: VerSe
+#: 65-136); a band between two brighter plates inside bone (the fused S1-S2 junction) is brighter.
+DISC_MAX_HU = 250.0
 #: An end disc of the chain needs a body beyond it: over BEYOND_MM past the disc (after its
 #: endplate), the patch averages at least BODY_MIN_HU at its brightest tilt. Soft tissue is 40 HU
 #: or less; cancellous bone 100-300, fatty or osteoporotic bone down to about 60 but with its
@@ -163,6 +167,7 @@ def find_disc_candidates(
     nz = smoothed_hu.shape[2]
     profiles, tilts = tilted_profiles(smoothed_hu, x_of_z, y_of_z, (0, nz - 1))
     score = endplate_contrast(profiles)
+    score[profiles > DISC_MAX_HU] = -np.inf
     outside = np.ones(nz, dtype=bool)
     outside[z_range[0] : z_range[1] + 1] = False
     score[:, outside] = -np.inf

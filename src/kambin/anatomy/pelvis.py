@@ -16,6 +16,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from kambin.anatomy.labels import label_id
+from kambin.imaging.volume import Volume
+
 #: An ilium within the crop (wing, body, the sacroiliac part) is well over this volume (mm^3); a
 #: rib's segment within the same crop is 10-30 cm^3 and a transverse process a few cm^3.
 ILIUM_MIN_VOLUME_MM3 = 40_000.0
@@ -100,3 +103,20 @@ def hip_bones(
         target = left if side > 0 else right
         target[piece_box] |= mask
     return left, right
+
+
+def iliac_crest_tops_lps_mm(labels: Volume) -> dict[str, np.ndarray]:
+    """Highest point (LPS, mm) of each hip bone in a registry label map: the iliac crest's top.
+
+    Per side present, the centroid of the hip bone's voxels in its most superior millimetre
+    (largest LPS z), so that the answer does not depend on which of a row of voxels is taken.
+    """
+    tops: dict[str, np.ndarray] = {}
+    for side in ("left", "right"):
+        ijk = np.argwhere(labels.voxels == label_id(f"hip_{side}"))
+        if ijk.size == 0:
+            continue
+        lps = labels.ijk_to_lps(ijk.astype(float))
+        top = lps[:, 2] >= lps[:, 2].max() - 1.0
+        tops[side] = lps[top].mean(axis=0)
+    return tops
