@@ -142,7 +142,7 @@ class Monitor:
                          style="background: #c00; color: white; font-size: 2.6rem; font-weight: 800; "
                                "text-align: center; padding: 4px;")
                 with v.VRow(dense=True):
-                    with v.VCol(cols=6):
+                    with v.VCol(cols=5):
                         html.Img(id="video", src=("video_src",), style="width: 100%; background: black;")
                         html.Span("{{ video_index }}", id="video-index", style="display: none;")
                     with v.VCol(cols=3, id="guidance"):
@@ -169,13 +169,13 @@ class Monitor:
                                        click=(self.server.controller.sim_scenario, "['toward_root']"))
                                 v.VBtn("{{ sim_dropout ? 'restore tracker' : 'tracker dropout' }}",
                                        size="small", click=(self.server.controller.sim_dropout, "[!sim_dropout]"))
-                    with v.VCol(cols=3):
+                    with v.VCol(cols=4):
                         html.Img(id="view3d", src=("view3d_src",), raw_attrs=[':data-tool-drawn="tool_drawn"'],
                                  style="width: 100%;")
-                with v.VRow(dense=True), v.VCol(cols=6), html.Div(style="display: flex; gap: 6px;"):
-                    for orientation in ("axial", "sagittal", "coronal"):
-                        html.Img(id=f"slice-{orientation}", src=(f"slice_{orientation}",),
-                                 style="width: 33%;")
+                        with html.Div(style="display: flex; gap: 4px;"):
+                            for orientation in ("axial", "sagittal", "coronal"):
+                                html.Img(id=f"slice-{orientation}", src=(f"slice_{orientation}",),
+                                         style="width: 33%;")
 
     # -- HTTP API -------------------------------------------------------------------------------
     def _bind_routes(self, wslink_server) -> None:
