@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from kambin.anatomy.label_import import import_label_map
+from kambin.anatomy.labels import label_by_id
 from kambin.anatomy.metrics import dice_per_label
 from kambin.anatomy.segmentation import segment_spine
 from kambin.cli import main
@@ -58,16 +59,64 @@ def _run(argv):
     return 0
 
 
-@pytest.mark.parametrize("case, hint", [("sub-verse006", "L5"), ("sub-verse007", "L3")])
-def test_verse_dice_is_reported(shared_data, case, hint):
+def _best_match(predicted, truth):
+    """Truth id -> the predicted id overlapping it most (0 if none): names are right when equal."""
+    out = {}
+    for i in np.unique(truth[truth > 0]):
+        ids, counts = np.unique(predicted[(truth == i) & (predicted > 0)], return_counts=True)
+        out[int(i)] = int(ids[np.argmax(counts)]) if ids.size else 0
+    return out
+
+
+# Floors asserted: what this classical pipeline reaches (measured in bench/bench_segmentation.py),
+# below the issue's targets (VerSe mean 0.85, phantoms 0.92 per vertebra); see the README's status.
+VERSE_MIN_DICE = 0.70
+VERSE_MEAN_DICE = 0.78
+
+
+@pytest.fixture(scope="module")
+def verse_results(shared_data):
     folder = shared_data / "ct" / "verse"
-    ct = read_volume(folder / f"{case}_ct.nii.gz")
-    truth = import_label_map(folder / f"{case}_seg-vert_msk.nii.gz", "verse", ct)
-    result = segment_spine(ct, lowest=hint)
-    assert result.labels.same_grid(ct) and result.identification == f"user hint --lowest {hint}"
+    results = {}
+    for case, hint in (("sub-verse006", "L5"), ("sub-verse007", "L3")):
+        ct = read_volume(folder / f"{case}_ct.nii.gz")
+        truth = import_label_map(folder / f"{case}_seg-vert_msk.nii.gz", "verse", ct)
+        result = segment_spine(ct, lowest=hint)
+        results[case] = (ct, truth, result, hint)
+    return results
+
+
+def test_verse_dice_and_names_given_the_hint(verse_results):
+    scores = []
+    for case, (ct, truth, result, hint) in verse_results.items():
+        assert result.labels.same_grid(ct) and result.identification == f"user hint --lowest {hint}"
+        dice = dice_per_label(result.labels.voxels, truth.voxels)
+        print(case, {label_by_id(k).name: round(v, 3) for k, v in dice.items()})
+        assert _best_match(result.labels.voxels, truth.voxels) == {k: k for k in dice}, case
+        assert min(dice.values()) >= VERSE_MIN_DICE, (case, dice)
+        scores += list(dice.values())
+    print("VerSe mean Dice", round(float(np.mean(scores)), 3))
+    assert len(scores) == 9 and np.mean(scores) >= VERSE_MEAN_DICE
+
+
+def test_totalsegmentator_example_agrees_and_is_named_right(shared_data):
+    """No hint: the sacrum and the last ribs name the levels; compared with TotalSegmentator's labels."""
+    folder = shared_data / "ct" / "totalseg-example"
+    ct = read_volume(folder / "example_ct.nii.gz")
+    truth = import_label_map(folder / "example_ct_totalseg_labels.nii.gz", "totalsegmentator", ct)
+    result = segment_spine(ct)
     dice = dice_per_label(result.labels.voxels, truth.voxels)
-    print(case, {k: round(v, 3) for k, v in dice.items()}, "mean", round(float(np.mean(list(dice.values()))), 3))
-    assert len(dice) >= 2
+    print({label_by_id(k).name: round(v, 3) for k, v in dice.items()}, result.identification)
+    matched = _best_match(result.labels.voxels, truth.voxels)
+    # T11 shows only its lowest few millimetres at the top of the scan, with no T10-T11 or
+    # T11-T12 disc in view to cut it off: it is counted into T12 and not scored for its name.
+    volumes = {k: int((truth.voxels == k).sum()) for k in dice}
+    named = [k for k in dice if volumes[k] * float(np.prod(ct.spacing_mm)) >= 15_000]
+    assert {k: matched[k] for k in named} == {k: k for k in named}
+    assert set(named) >= {26, 27, 28, 29, 30, 31, 32}
+    assert "sacrum" in result.identification
+    assert min(dice[k] for k in named) >= 0.6 and np.mean([dice[k] for k in named]) >= 0.78
+    assert {"hip_left", "hip_right", "sacrum", "S1"} <= set(result.vertebrae)
 
 
 def test_cropped_ct_without_landmarks_asks_for_a_hint(shared_data):
@@ -97,3 +146,36 @@ def test_cli_imports_totalsegmentator_labels(shared_data, tmp_path):
                  "--labels-from", str(folder / "example_ct_totalseg_labels.nii.gz"),
                  "--label-scheme", "totalsegmentator"]) == 0
     assert json.loads((tmp_path / "ts.json").read_text())["27"] == "vertebrae_L5"
+
+
+# Synthetic patients (kambin.phantom): every vertebra named from the CT alone, Dice against the
+# phantom's label map, the iliac crest's top against the phantom's truth. Three of the ten that
+# bench/bench_segmentation.py scores, covering both spacings and three pathologies.
+SYNTHETIC_CASES = [
+    (0, "none", (1.0, 1.0, 1.0)),
+    (1, "paracentral-herniation", (0.8, 0.8, 1.5)),
+    (3, "high-iliac-crest", (0.8, 0.8, 1.5)),
+]
+SYNTHETIC_MIN_DICE = 0.80
+SYNTHETIC_MEAN_DICE = 0.87
+CREST_TOLERANCE_MM = 3.0
+
+
+@pytest.mark.parametrize("seed, pathology, spacing", SYNTHETIC_CASES)
+def test_synthetic_patient_named_without_hint_dice_and_iliac_crest(seed, pathology, spacing):
+    from kambin.anatomy.pelvis import iliac_crest_tops_lps_mm
+    from kambin.phantom import make_patient
+
+    patient = make_patient(seed, pathology=pathology, spacing_mm=spacing)
+    result = segment_spine(patient.ct)
+    truth = patient.labels.voxels.copy()
+    truth[(truth < 26) | (truth > 31)] = 0  # S1 and L5..L1
+    dice = dice_per_label(result.labels.voxels, truth)
+    print(seed, pathology, {label_by_id(k).name: round(v, 3) for k, v in dice.items()}, result.identification)
+    assert sorted(dice) == [26, 27, 28, 29, 30, 31]
+    assert _best_match(result.labels.voxels, truth) == {k: k for k in dice}
+    assert "sacrum" in result.identification
+    assert min(dice.values()) >= SYNTHETIC_MIN_DICE and np.mean(list(dice.values())) >= SYNTHETIC_MEAN_DICE
+    tops = iliac_crest_tops_lps_mm(result.labels)
+    for side, top in patient.truth.iliac_crest.top_lps_mm.items():
+        assert abs(tops[side][2] - top[2]) <= CREST_TOLERANCE_MM, (side, tops[side], top)
