@@ -110,3 +110,13 @@ def test_replay_gives_the_live_numbers_and_exports(case, tmp_path):
     ok, first = capture.read()
     capture.release()
     assert ok and first.shape == (SIZE[1], SIZE[0], 3)
+
+
+def test_plan_files(case, tmp_path):
+    path = tmp_path / "plan.json"
+    path.write_text(case.plan.model_dump_json())
+    assert sim.load_plan(path) == case.plan
+    infeasible = case.plan.model_copy(update={"feasible": False, "entry_lps_mm": None})
+    path.write_text(infeasible.model_dump_json())
+    with pytest.raises(InvalidInputError, match="not feasible"):
+        sim.load_plan(path)
