@@ -26,7 +26,8 @@ Anatomical models (each function says more):
 - Peritoneal cavity: the region of the body in front of the retroperitoneum: anterior to a line
   28 mm in front of the vertebral bodies medially (over the great vessels and psoas), sweeping
   back to 35 mm behind the body centre laterally (the paracolic gutters lateral to the quadratus
-  lumborum), deeper than the subcutaneous fat (measured) plus 10 mm of abdominal wall muscle.
+  lumborum); below S1 it follows the sacrum's anterior surface; deeper than the subcutaneous
+  fat (measured) plus 10 mm of abdominal wall muscle.
   A simple geometric model, deliberately generous.
 
 Accuracy (measured on the phantom, whose neural anatomy follows the same published descriptions,
@@ -63,6 +64,8 @@ ABDOMINAL_WALL_MM = 10.0
 #: bench/bench_anatomy.py on synthetic patients (truth bone labels and segment_spine's labels,
 #: several seeds, spacings and pathologies), rounded up, plus 0.5 mm. Estimates, not measurements:
 #: the phantom follows the same anatomical model, so on a real patient the error is larger.
+#: Per root (by the vertebra it exits under): L5 and S1 roots are placed less well (see the bench).
+ROOT_UNCERTAINTY_MM = {"L5": 4.0, "S1": 4.0}
 UNCERTAINTY_MM = {
     "nerve_root": 2.5,
     "dural_sac": 2.0,
@@ -70,6 +73,11 @@ UNCERTAINTY_MM = {
     "iliopsoas": 5.0,
     "peritoneal_cavity": 5.0,
 }
+
+
+def root_uncertainty_mm(vertebra: str) -> float:
+    """How far (mm) the true root named by `vertebra` may reach beyond its estimate."""
+    return ROOT_UNCERTAINTY_MM.get(vertebra, UNCERTAINTY_MM["nerve_root"])
 
 
 @dataclass
@@ -493,13 +501,36 @@ def paint_psoas(out: np.ndarray, ct: Volume, bone: np.ndarray, vertebrae: dict[s
         sub[psoas & (sub == 0)] = label_id(f"iliopsoas_{side}")
 
 
-def paint_peritoneum(out: np.ndarray, ct: Volume, body: np.ndarray, vertebrae: dict[str, VertebraLandmarks]) -> None:
+def paint_peritoneum(
+    out: np.ndarray,
+    ct: Volume,
+    body: np.ndarray,
+    vertebrae: dict[str, VertebraLandmarks],
+    sacrum: np.ndarray | None = None,
+) -> None:
     """Peritoneal cavity: a generous geometric model in front of the retroperitoneum (module docstring)."""
     verts = [vertebrae[n] for n in ORDER if n in vertebrae]
     z_c = np.array([v.body_centre_lps_mm[2] for v in verts])
     y_c = np.array([v.body_centre_lps_mm[1] for v in verts])
     x_c = np.array([v.body_centre_lps_mm[0] for v in verts])
     y_f = np.array([v.point(0, -v.body_half_depth_mm, 0)[1] for v in verts])
+    if "S1" in vertebrae and sacrum is not None and sacrum.any():
+        # below S1 the boundary follows the sacrum's anterior surface (the pelvic cavity lies in front
+        # of it): per axial slice, the most anterior sacral bone within 15 mm of the midline
+        s1 = vertebrae["S1"]
+        ijk = np.argwhere(sacrum)
+        pts = ct.ijk_to_lps(ijk.astype(np.float64))
+        pts = pts[np.abs(pts[:, 0] - s1.body_centre_lps_mm[0]) < 15.0]
+        pts = pts[pts[:, 2] < s1.body_centre_lps_mm[2] - 10.0]
+        if len(pts):
+            zk = np.round(pts[:, 2] / 5.0) * 5.0
+            rows = [(z, pts[zk == z, 1].min()) for z in np.unique(zk)]
+            extra_z = np.array([r[0] for r in rows])
+            extra_f = np.array([r[1] for r in rows])
+            z_c = np.concatenate([z_c, extra_z])
+            y_f = np.concatenate([y_f, extra_f])
+            y_c = np.concatenate([y_c, extra_f + s1.body_half_depth_mm])
+            x_c = np.concatenate([x_c, np.full(len(rows), s1.body_centre_lps_mm[0])])
     order = np.argsort(z_c)
     shape = ct.shape_ijk
     direction = ct.direction_lps
@@ -635,7 +666,8 @@ def estimate_with_body(
         "Hasegawa 1995 (lateral recess, under the pedicle, ganglion in the upper foramen), from the pedicles"
     )
     body = body_mask(ct)
-    paint_peritoneum(out, ct, body, vertebrae)
+    sacral_ids = [label_id(n) for n in ("vertebrae_S1", "sacrum")]
+    paint_peritoneum(out, ct, body, vertebrae, np.isin(out, sacral_ids))
     notes.append(
         "peritoneal cavity: geometric model, 28 mm in front of the bodies medially, 35 mm behind their centre laterally"
     )
@@ -652,7 +684,7 @@ def estimate_with_body(
     for i in present:
         n = label_by_id(i).name
         if n.startswith("nerve_root_"):
-            uncertainty[n] = UNCERTAINTY_MM["nerve_root"]
+            uncertainty[n] = root_uncertainty_mm(n.split("_")[2])
         elif n == "dural_sac":
             uncertainty[n] = UNCERTAINTY_MM["dural_sac"]
         elif n.startswith("disc_"):
