@@ -78,6 +78,7 @@ def monitor(tmp_path_factory):
     started = time.monotonic()
     wait_until(up, 90, "the monitor to serve frames")
     startup_s = time.monotonic() - started
+    print(f"kambin monitor --sim served its first frames {startup_s:.1f} s after start")
     yield port, process, sessions, startup_s
     if process.poll() is None:
         process.kill()
