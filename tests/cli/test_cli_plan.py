@@ -30,8 +30,8 @@ def run(argv, capsys):
 
 def test_plan_writes_the_plan_and_a_slicer_line(patient_dir, tmp_path, capsys):
     out, markups = tmp_path / "plan.json", tmp_path / "path.mrk.json"
-    code, stdout, _ = run(["plan", str(patient_dir / "ct.nii.gz"), "--level", "L4-L5", "--side", "left",
-                           "-o", str(out), "--slicer", str(markups)], capsys)
+    code, stdout, _ = run(["plan", str(patient_dir / "ct.nii.gz"), "--labels", str(patient_dir / "labels.nii.gz"),
+                           "--level", "L4-L5", "--side", "left", "-o", str(out), "--slicer", str(markups)], capsys)
     assert code == 0 and "feasible" in stdout
     plan = json.loads(out.read_text())
     assert set(plan) >= PLAN_KEYS
@@ -58,11 +58,30 @@ def test_bad_requests_are_one_line_and_write_nothing(patient_dir, tmp_path, caps
     assert not list(tmp_path.iterdir())
 
 
-def test_missing_label_map_is_explained(tmp_path, capsys, patient_dir):
-    import shutil
+def test_plan_from_the_ct_alone_segments_and_estimates(tmp_path, capsys, patient_dir):
+    out = tmp_path / "p.json"
+    code, _, err = run(["plan", str(patient_dir / "ct.nii.gz"), "--level", "L4-L5", "--side", "left", "-o", str(out)],
+                       capsys)
+    assert code == 0, err
+    plan = json.loads(out.read_text())
+    # The anatomy planned on is written beside the plan, with its sidecar, and the plan names it.
+    assert plan["inputs"]["labels"] == str((tmp_path / "p.anatomy.nii.gz").absolute())
+    sidecar = json.loads((tmp_path / "p.anatomy.json").read_text())
+    assert {"dural_sac", "nerve_root_L4_left", "vertebrae_L4", "vertebrae_L5"} <= set(sidecar.values())
+    assert "bone segmented from the CT" in plan["inputs"]["anatomy"]
+    assert any(r.startswith("estimated, not seen in the CT") for r in plan["reasons"])
+    if plan["feasible"]:
+        root = plan["clearances_mm"]["exiting_root"]
+        assert root["uncertainty_mm"] > 0 and root["limit_mm"] == pytest.approx(1.0 + root["uncertainty_mm"], abs=0.01)
 
-    shutil.copy(patient_dir / "ct.nii.gz", tmp_path / "ct.nii.gz")
-    code, _, err = run(["plan", str(tmp_path / "ct.nii.gz"), "--level", "L4-L5", "--side", "left",
-                        "-o", str(tmp_path / "p.json")], capsys)
-    assert code == 1 and "pass --labels" in err
+
+def test_label_map_on_another_grid_is_refused(tmp_path, capsys, patient_dir):
+    import numpy as np
+
+    from kambin.imaging import Volume, write_volume
+
+    other = write_volume(Volume.from_geometry(np.zeros((20, 20, 20), np.uint8), (1.0, 1.0, 1.0)), tmp_path / "l.nii.gz")
+    code, _, err = run(["plan", str(patient_dir / "ct.nii.gz"), "--labels", str(other), "--level", "L4-L5",
+                        "--side", "left", "-o", str(tmp_path / "p.json")], capsys)
+    assert code == 1 and "not on the CT's grid" in err and "Traceback" not in err
     assert not (tmp_path / "p.json").exists()

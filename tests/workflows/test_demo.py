@@ -5,13 +5,13 @@ import json
 import pytest
 
 from kambin.errors import InvalidInputError
-from kambin.workflows.demo import run_demo
+from kambin.workflows.demo import STAGES, run_demo
 
 
 def test_demo_writes_every_file_and_a_safe_plan(tmp_path):
     steps = []
     result = run_demo(tmp_path / "demo", step=steps.append, spacing_mm=1.5)
-    assert steps == ["synthetic patient", "segmentation", "plan", "rehearsal views", "report"]
+    assert tuple(steps) == STAGES
     for path in result.files.values():
         assert path.exists() and path.stat().st_size > 0 and path.is_relative_to(tmp_path / "demo")
     plan = json.loads((tmp_path / "demo" / "plan.json").read_text())

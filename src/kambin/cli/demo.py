@@ -15,10 +15,20 @@ def demo_command(
     output: Path = typer.Option(Path("demo-output"), "-o", "--output", help="New or empty output directory."),
 ) -> None:
     """Build a synthetic patient, segment it, plan the safest path and render the rehearsal views."""
-    from kambin.workflows.demo import run_demo
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    with console.status("starting") as status:
-        result = run_demo(output, step=lambda name: status.update(f"{name}..."))
+    from kambin.workflows.demo import STAGES, run_demo
+
+    columns = (TextColumn("{task.description:<20}"), BarColumn(), TextColumn("{task.completed}/{task.total}"))
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=False) as progress:
+        task = progress.add_task("starting", total=len(STAGES))
+
+        def step(name: str) -> None:
+            started = STAGES.index(name)
+            progress.update(task, description=name, completed=started)
+
+        result = run_demo(output, step=step)
+        progress.update(task, description="done", completed=len(STAGES))
     table = Table(title=f"kambin demo ({DISCLAIMER})", show_header=False)
     table.add_column("", style="bold")
     table.add_column("")

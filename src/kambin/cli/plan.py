@@ -21,9 +21,11 @@ def plan_command(
     labels_path: Path | None = typer.Option(
         None,
         "--labels",
-        help="Label map on the CT's grid with registry ids and a .json sidecar beside it; "
-        "default: labels.nii.gz beside the CT (as `kambin phantom` writes).",
+        help="Label map on the CT's grid (registry ids, or a .json sidecar beside it). Default: segment the CT. "
+        "Nerve roots and dural sac are estimated from the bone unless the map has them.",
     ),
+    lowest: str | None = typer.Option(None, "--lowest", help="Segmentation hint: lowest vertebra wholly in view."),
+    highest: str | None = typer.Option(None, "--highest", help="Segmentation hint: highest vertebra wholly in view."),
     approach: str = typer.Option("auto", "--approach", help="auto, transforaminal or interlaminar."),
     cannula_mm: float = typer.Option(7.0, "--cannula-mm", help="Working cannula outer diameter in mm."),
     target: tuple[float, float, float] | None = typer.Option(None, "--target", help="Target X Y Z in LPS mm."),
@@ -38,6 +40,7 @@ def plan_command(
     from kambin.planning.export import slicer_markups, write_json, write_plan
     from kambin.planning.models import PlanRequest
     from kambin.planning.planner import plan
+    from kambin.workflows.plan_ct import planning_anatomy
 
     try:
         request = PlanRequest(
@@ -57,20 +60,31 @@ def plan_command(
         if path is not None and not path.parent.is_dir():
             raise InvalidInputError(f"{path.parent}: output directory does not exist")
     ct = read_volume(ct_path)
-    if labels_path is None:
-        labels_path = (ct_path if ct_path.is_dir() else ct_path.parent) / "labels.nii.gz"
-        if not labels_path.exists():
-            raise InvalidInputError(
-                f"no label map given and none at {labels_path}; pass --labels with nerve roots and the dural sac "
-                "labelled (kambin's own segmentation does not estimate them yet)"
-            )
-    labels = read_volume(labels_path)
-    names = _sidecar(labels_path)
+    labels = read_volume(labels_path) if labels_path is not None else None
+    if labels is not None and not labels.same_grid(ct):
+        raise InvalidInputError(f"{labels_path}: the label map is not on the CT's grid; resample it onto the CT first")
+    with console.status("anatomy: segmentation and estimates" if labels is None else "anatomy: estimates"):
+        anatomy = planning_anatomy(
+            ct, labels, _sidecar(labels_path) if labels_path is not None else None, lowest, highest
+        )
     with console.status("planning"):
-        result = plan(ct, labels, request, names)
+        result = plan(ct, anatomy.labels, request, anatomy.names, anatomy.uncertainty_mm)
+    # The anatomy planned on (segmented and estimated) is written beside the plan, so that the plan can be
+    # reported, checked and re-planned from the same label map.
+    anatomy_path = None
+    if anatomy.labels is not labels:
+        stem = output.name[: -len(".json")] if output.name.endswith(".json") else output.name
+        anatomy_path = output.with_name(f"{stem}.anatomy.nii.gz")
     result = result.model_copy(
-        update={"inputs": {"ct": str(ct_path.absolute()), "labels": str(labels_path.absolute())}}
+        update={
+            "inputs": {
+                "ct": str(ct_path.absolute()),
+                "labels": str((anatomy_path or labels_path).absolute()),
+                "anatomy": "; ".join(anatomy.notes),
+            }
+        }
     )
+    labels = anatomy.labels
     markups = slicer_markups(result) if slicer is not None and result.feasible else None
     html = None
     if report is not None:
@@ -78,6 +92,10 @@ def plan_command(
 
         with console.status("rendering the report"):
             html = build_report(result, ct, labels)
+    if anatomy_path is not None:
+        from kambin.anatomy.label_io import write_label_map
+
+        write_label_map(labels, anatomy.names, anatomy_path)
     write_plan(result, output)
     if markups is not None:
         write_json(markups, slicer)
@@ -105,7 +123,14 @@ def plan_command(
         table.add_row("reason", reason)
     console.print(table)
     written = [
-        str(p) for p, made in ((output, True), (slicer, markups is not None), (report, html is not None)) if made
+        str(p)
+        for p, made in (
+            (output, True),
+            (anatomy_path, anatomy_path is not None),
+            (slicer, markups is not None),
+            (report, html is not None),
+        )
+        if made
     ]
     console.print(f"wrote {', '.join(written)}", highlight=False)
     if slicer is not None and markups is None:

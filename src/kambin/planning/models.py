@@ -99,6 +99,12 @@ class Plan(_Model):
     foraminoplasty_mm3: float | None
     entry_estimated: bool = Field(description="true when the skin is not in view and the entry was extrapolated")
     alternatives: list[Trajectory]
+    nominal: Trajectory | None = Field(
+        None,
+        description="with no feasible path: the best path if the estimated roots and dural sac are exactly where "
+        "estimated (their uncertainty not added); not a safe plan, a hypothesis to confirm on MRI",
+    )
+    nominal_approach: str | None = None
     search: dict = Field(description="resolution, guarantee and evaluations of the search")
     inputs: dict[str, str] = Field(default_factory=dict, description="paths of the CT and label map planned on")
     kambin_version: str = Field(default_factory=lambda: version("kambin"))

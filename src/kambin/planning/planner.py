@@ -72,6 +72,18 @@ def plan(
     if scene.uncertainty_mm:
         estimated = ", ".join(f"{g.replace('_', ' ')} {v:.1f} mm" for g, v in sorted(scene.uncertainty_mm.items()))
         notes.append(f"estimated, not seen in the CT: {estimated} of uncertainty each, added to their limits")
+    results, targets = _search_approaches(scene, target, target_source, request, notes)
+    census = {a: _blockers(scene, targets[a], request, a) for a, r in results.items() if r.best is None}
+    chosen, reasons = _choose(request, results, zone_mm, census)
+    final_target = targets[chosen] if chosen is not None else target
+    planned = _as_plan(request, scene, final_target, target_source, chosen, results, notes + reasons)
+    if chosen is None and scene.uncertainty_mm:
+        planned = _with_nominal_path(planned, scene, target, target_source, request, zone_mm)
+    return planned
+
+
+def _search_approaches(scene: PlanningScene, target: np.ndarray, target_source: str, request: PlanRequest, notes):
+    """Docking point and search per approach (both when `auto`); notes on docking are appended."""
     approaches = [request.approach] if request.approach != "auto" else ["transforaminal", "interlaminar"]
     results, targets = {}, {}
     for approach in approaches:
@@ -80,10 +92,30 @@ def plan(
             notes.append(note)
         targets[approach] = docking
         results[approach] = _search(scene, docking, request, approach)
-    census = {a: _blockers(scene, targets[a], request, a) for a, r in results.items() if r.best is None}
-    chosen, reasons = _choose(request, results, zone_mm, census)
-    final_target = targets[chosen] if chosen is not None else target
-    return _as_plan(request, scene, final_target, target_source, chosen, results, notes + reasons)
+    return results, targets
+
+
+def _with_nominal_path(planned: Plan, scene: PlanningScene, target, target_source, request, zone_mm) -> Plan:
+    """With no path safe once the estimates' uncertainty is added: the best path if the estimated
+    structures were exactly where estimated. Reported as `nominal`, never as feasible: it is what a
+    scan that shows the roots and the dural sac (MRI registered to the CT) would have to confirm."""
+    from dataclasses import replace
+
+    nominal_scene = replace(scene, uncertainty_mm={})
+    results, targets = _search_approaches(nominal_scene, target, target_source, request, [])
+    if not any(r.best is not None for r in results.values()):
+        return planned
+    chosen, _ = _choose(request, results, zone_mm, {a: [] for a in results})
+    result = results[chosen]
+    nominal = _trajectory(nominal_scene, targets[chosen], result.best, request, chosen, result.ream_mm)
+    reason = (
+        f"not safe with the estimates' uncertainty, but a {chosen} path keeps the nominal limits if the roots and "
+        f"the dural sac are exactly where estimated (margin {nominal.margin_mm:.1f} mm; see `nominal`): confirm "
+        "them on an MRI registered to this CT before relying on it"
+    )
+    return planned.model_copy(
+        update={"nominal": nominal, "nominal_approach": chosen, "reasons": [*planned.reasons, reason]}
+    )
 
 
 def _docking_target(scene: PlanningScene, target: np.ndarray, source: str, request: PlanRequest, approach: str):

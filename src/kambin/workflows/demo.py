@@ -2,11 +2,13 @@
 
 1. Build a synthetic patient with a left L4-L5 foraminal herniation and write its CT, label map,
    ground truth and preview.
-2. Segment the vertebrae from the CT alone and score them against the phantom's truth (Dice).
-3. Plan the safest transforaminal path. The planner needs nerve roots and the dural sac, which
-   kambin's segmentation does not estimate yet, so this step plans on the phantom's ground-truth
-   label map and says so; the plan is then checked against the true roots and dural sac.
-4. Rehearse: AP and lateral simulated fluoroscopy with the cannula, and the endoscope's view of
+2. Segment the vertebrae, sacrum and hip bones from the CT alone (`kambin segment`'s engine) and
+   score them against the phantom's truth (Dice).
+3. Estimate what the CT does not show (discs, nerve roots, dural sac, psoas, peritoneal boundary)
+   from the segmented bone, each with its uncertainty.
+4. Plan the safest path on that anatomy (the truth is not used), then check the plan against the
+   phantom's true nerve root and dural sac.
+5. Rehearse: AP and lateral simulated fluoroscopy with the cannula, and the endoscope's view of
    Kambin's triangle; then the plan report (HTML, pictures embedded).
 """
 
@@ -20,12 +22,12 @@ from pathlib import Path
 import numpy as np
 
 from kambin.atomic import staged_directory
-from kambin.errors import InvalidInputError
 
 DEMO_SEED = 3
 DEMO_LEVEL = "L4-L5"
 DEMO_SIDE = "left"
 DEMO_PATHOLOGY = "foraminal-herniation"
+STAGES = ("synthetic patient", "segmentation", "anatomy estimates", "plan", "rehearsal views", "report")
 
 
 @dataclass
@@ -53,10 +55,10 @@ def run_demo(
 
 
 def _run(out: Path, step: Callable[[str], None], spacing_mm: float) -> DemoResult:
-    from kambin.anatomy.labels import label_id
+    from kambin.anatomy.label_io import write_label_map
+    from kambin.anatomy.labels import label_by_id
     from kambin.anatomy.metrics import dice_per_label
-    from kambin.anatomy.segmentation import segment_spine
-    from kambin.geometry import point_to_segment_distance
+    from kambin.anatomy.segmentation import segment_spine, write_segmentation
     from kambin.phantom import make_patient
     from kambin.phantom.export import write_patient
     from kambin.planning.export import write_plan
@@ -64,6 +66,8 @@ def _run(out: Path, step: Callable[[str], None], spacing_mm: float) -> DemoResul
     from kambin.planning.planner import plan
     from kambin.render.views import endoscope_meshes, endoscope_view, fluoroscopy_view, write_image
     from kambin.report import write_report
+    from kambin.workflows.plan_ct import planning_anatomy
+    from kambin.workflows.validation import true_clearance_mm
 
     result = DemoResult(out)
 
@@ -98,39 +102,44 @@ def _run(out: Path, step: Callable[[str], None], spacing_mm: float) -> DemoResul
     done(name)
 
     name = timed("segmentation")
-    try:
-        segmentation = segment_spine(patient.ct)
-        scores = dice_per_label(segmentation.labels.voxels, patient.labels.voxels)
-        named = [(v, label_id("sacrum" if v == "sacrum" else f"vertebrae_{v}")) for v in segmentation.vertebrae]
-        dice = {v: scores[i] for v, i in named if i in scores}
-        result.facts.append(
-            (
-                "segmentation",
-                f"{', '.join(segmentation.vertebrae)} named by "
-                f"{segmentation.identification}; Dice vs truth " + ", ".join(f"{k} {v:.2f}" for k, v in dice.items()),
-            )
+    segmentation = segment_spine(patient.ct)
+    seg_path, _ = write_segmentation(segmentation, out / "segmentation.nii.gz")
+    result.files["segmentation"] = seg_path
+    scores = dice_per_label(segmentation.labels.voxels, patient.labels.voxels)
+    found = set(np.unique(segmentation.labels.voxels).tolist()) - {0}
+    dice = {label_by_id(i).name.removeprefix("vertebrae_"): s for i, s in sorted(scores.items()) if i in found}
+    result.facts.append(
+        (
+            "segmentation",
+            f"{', '.join(segmentation.vertebrae)} named from {segmentation.identification} "
+            f"(confidence {segmentation.confidence:.2f}); Dice vs truth "
+            + ", ".join(f"{k} {v:.2f}" for k, v in dice.items()),
         )
-    except InvalidInputError as error:
-        result.facts.append(("segmentation", f"refused: {error}"))
+    )
+    done(name)
+
+    name = timed("anatomy estimates")
+    anatomy = planning_anatomy(patient.ct, segmentation.labels)
+    result.files["anatomy"], _ = write_label_map(anatomy.labels, anatomy.names, out / "anatomy.nii.gz")
+    result.facts.append(
+        (
+            "estimated (not in the CT)",
+            ", ".join(f"{k.replace('_', ' ')} +-{v:.1f} mm" for k, v in sorted(anatomy.uncertainty_mm.items())),
+        )
+    )
     done(name)
 
     name = timed("plan")
     request = PlanRequest(level=DEMO_LEVEL, side=DEMO_SIDE)
-    planned = plan(patient.ct, patient.labels, request)
-    result.files["plan"] = write_plan(planned, out / "plan.json")
-    result.facts.append(
-        ("plan source", "the phantom's ground-truth label map (segmentation does not yet estimate roots)")
+    planned = plan(patient.ct, anatomy.labels, request, anatomy.names, anatomy.uncertainty_mm)
+    planned = planned.model_copy(
+        update={"inputs": {"ct": str(result.files["CT"].name), "labels": "anatomy.nii.gz (segmented + estimated)"}}
     )
+    result.files["plan"] = write_plan(planned, out / "plan.json")
+    result.facts.append(("plan source", "the CT alone: segmented bone, estimated roots and dural sac"))
     if planned.feasible:
-        entry, target = np.array(planned.entry_lps_mm), np.array(planned.target_lps_mm)
-        side = getattr(patient.truth.levels[DEMO_LEVEL], DEMO_SIDE)
-        true_root = float(
-            (
-                point_to_segment_distance(np.array(side.exiting_root_centerline_lps_mm), target, entry)
-                - np.array(side.exiting_root_radii_mm)
-            ).min()
-            - planned.cannula_diameter_mm / 2
-        )
+        true_root = true_clearance_mm(patient.truth, planned, "exiting_root")
+        true_sac = true_clearance_mm(patient.truth, planned, "dural_sac")
         result.facts += [
             ("approach", f"{planned.approach}, {planned.cannula_diameter_mm:g} mm cannula"),
             (
@@ -146,7 +155,7 @@ def _run(out: Path, step: Callable[[str], None], spacing_mm: float) -> DemoResul
             (
                 "clearance to exiting root",
                 f"planned {planned.clearances_mm['exiting_root'].clearance_mm:.1f} mm, "
-                f"true {true_root:.1f} mm (limit 1 mm)",
+                f"true {true_root:.1f} mm (limit 1 mm); dural sac true {true_sac:.1f} mm",
             ),
             ("foraminoplasty", f"{planned.foraminoplasty_mm3:.0f} mm3"),
         ]
@@ -160,13 +169,13 @@ def _run(out: Path, step: Callable[[str], None], spacing_mm: float) -> DemoResul
         for view in ("ap", "lateral"):
             image = fluoroscopy_view(patient.ct, view, path=path, cannula_diameter_mm=planned.cannula_diameter_mm)
             result.files[f"fluoroscopy {view.upper()}"] = write_image(image, out / f"fluoroscopy-{view}.png")
-        meshes = endoscope_meshes(patient.ct, patient.labels)
+        meshes = endoscope_meshes(patient.ct, anatomy.labels)
         # The tip 5 mm before the docking point: the view of Kambin's triangle the surgeon docks into.
         image = endoscope_view(meshes, planned.entry_lps_mm, planned.target_lps_mm, at=max(planned.depth_mm - 5.0, 0.0))
         result.files["endoscope view"] = write_image(image, out / "endoscope-triangle.png")
         done(name)
 
     name = timed("report")
-    result.files["report"] = write_report(planned, patient.ct, patient.labels, out / "report.html")
+    result.files["report"] = write_report(planned, patient.ct, anatomy.labels, out / "report.html")
     done(name)
     return result
