@@ -32,6 +32,12 @@ class PlanRequest(_Model):
     approach: Literal["auto", "transforaminal", "interlaminar"] = "auto"
     cannula_diameter_mm: float = Field(7.0, gt=0, description="working cannula outer diameter")
     max_depth_mm: float = Field(180.0, gt=0, description="longest usable cannula path, skin to target")
+    max_entry_offset_mm: float = Field(
+        140.0,
+        gt=0,
+        description="farthest skin entry from the midline: beyond about 14 cm the path risks the peritoneum and "
+        "colon (Ahn, Neurosurg Focus 2003; Hoogland et al., Spine 2006: 12-14 cm at L4-L5)",
+    )
     axial_angle_range_deg: tuple[float, float] = Field((0.0, 60.0), description="transforaminal axial angles searched")
     sagittal_angle_range_deg: tuple[float, float] = Field((-35.0, 45.0), description="cranio-caudal tilts searched")
     resolution_deg: float = Field(0.5, gt=0, le=5.0, description="angular resolution the search guarantees")

@@ -250,6 +250,7 @@ def _search_with(scene: PlanningScene, target: np.ndarray, request: PlanRequest,
         entry, depth, _ = _entry(scene, target, candidate.outward_lps, request.max_depth_mm)
         return (
             depth <= request.max_depth_mm
+            and abs(float(entry[0]) - scene.level.midline_x_mm) <= request.max_entry_offset_mm
             and _foraminoplasty_mm3(scene, target, entry, radius) <= request.max_foraminoplasty_mm3
         )
 

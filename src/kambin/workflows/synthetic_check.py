@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 
+from kambin.errors import InvalidInputError
 from kambin.phantom.morphometry import HABITUS
 from kambin.phantom.pathology import PATHOLOGIES
 
@@ -62,6 +63,7 @@ class CaseResult:
     bone_crossed_mm3: float | None = None
     foraminoplasty_mm3: float | None = None
     entry_offset_mm: float | None = None
+    refused: bool = False
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -102,17 +104,20 @@ def run_case(case: Case, spacing_mm: float = 1.0, anatomy: str = "segmented") ->
     )
     seconds["patient"] = time.perf_counter() - start
     start = time.perf_counter()
-    if anatomy == "truth":
-        labels, names, uncertainty = patient.labels, None, None
-    else:
-        from kambin.workflows.plan_ct import planning_anatomy
+    try:
+        if anatomy == "truth":
+            labels, names, uncertainty = patient.labels, None, None
+        else:
+            from kambin.workflows.plan_ct import planning_anatomy
 
-        found = planning_anatomy(patient.ct)
-        labels, names, uncertainty = found.labels, found.names, found.uncertainty_mm
-    seconds["anatomy"] = time.perf_counter() - start
-    start = time.perf_counter()
-    result = plan(patient.ct, labels, PlanRequest(level=case.level, side=case.side), names, uncertainty)
-    seconds["plan"] = time.perf_counter() - start
+            found = planning_anatomy(patient.ct)
+            labels, names, uncertainty = found.labels, found.names, found.uncertainty_mm
+        seconds["anatomy"] = time.perf_counter() - start
+        start = time.perf_counter()
+        result = plan(patient.ct, labels, PlanRequest(level=case.level, side=case.side), names, uncertainty)
+        seconds["plan"] = time.perf_counter() - start
+    except InvalidInputError as error:  # a refusal is an outcome to count, not a crash
+        return CaseResult(case, False, None, [f"refused: {error}"], refused=True, seconds=seconds)
     out = CaseResult(case, result.feasible, result.approach, list(result.reasons), seconds=seconds)
     if result.feasible:
         from kambin.anatomy.labels import label_by_id
@@ -136,6 +141,7 @@ def summarise(results: list[CaseResult]) -> dict:
     low, high = L4_L5_ENTRY_OFFSET_RANGE_MM
     return {
         "cases": len(results),
+        "refused": sum(r.refused for r in results),
         "feasible": len(feasible),
         "feasible_and_safe": sum(r.safe for r in feasible),
         "root_or_sac_under_1mm": sum(

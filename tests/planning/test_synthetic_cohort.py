@@ -1,0 +1,60 @@
+"""The planner on a cohort of synthetic patients, from the CT alone (kambin's segmentation, the roots
+and dural sac estimated from the bone, herniations seen on the CT), checked against the phantom's
+ground truth, which the planner never sees. bench/bench_planning_cohort.py runs the same cohort and
+prints the counts with the truth-label ceiling beside them."""
+
+import json
+
+import pytest
+
+from kambin.workflows.synthetic_check import (
+    L4_L5_ENTRY_OFFSET_RANGE_MM,
+    SAFE_CLEARANCE_MM,
+    run_case,
+    summarise,
+    synthetic_cases,
+)
+
+CASES = synthetic_cases(30)
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    return [run_case(case, spacing_mm=1.5) for case in CASES]
+
+
+def test_the_cohort_covers_every_pathology_level_and_side():
+    assert {c.pathology for c in CASES} >= {"none", "foraminal-herniation", "high-iliac-crest", "central-herniation"}
+    assert {c.level for c in CASES} == {"L3-L4", "L4-L5", "L5-S1"} and {c.side for c in CASES} == {"left", "right"}
+
+
+def test_every_case_is_planned_and_every_feasible_plan_is_safe_against_the_truth(cohort):
+    counts = summarise(cohort)
+    print(json.dumps(counts))  # the counts, in the test log
+    assert counts["refused"] == 0, [r.reasons for r in cohort if r.refused]
+    assert counts["feasible"] >= 1
+    for result in cohort:
+        if result.feasible:
+            assert result.true_exiting_root_mm >= SAFE_CLEARANCE_MM, result.case
+            assert result.true_dural_sac_mm >= SAFE_CLEARANCE_MM, result.case
+            assert result.safe, (result.case, result.bone_crossed_mm3, result.foraminoplasty_mm3)
+        else:
+            assert any(reason.startswith("no safe") for reason in result.reasons), result.case
+    assert counts["feasible_and_safe"] == counts["feasible"]
+
+
+def test_high_iliac_crest_at_l5_s1_goes_interlaminar_or_is_refused_naming_the_crest(cohort):
+    high = [r for r in cohort if r.case.pathology == "high-iliac-crest"]
+    assert len(high) >= 4
+    for result in high:
+        if result.approach != "interlaminar":
+            assert not result.feasible
+            transforaminal = next(r for r in result.reasons if r.startswith("no safe transforaminal path"))
+            assert "iliac crest" in transforaminal, result.reasons
+
+
+def test_l4_l5_transforaminal_entries_lie_8_to_14_cm_from_the_midline(cohort):
+    low, high = L4_L5_ENTRY_OFFSET_RANGE_MM
+    for result in cohort:
+        if result.feasible and result.case.level == "L4-L5" and result.approach == "transforaminal":
+            assert low <= result.entry_offset_mm <= high, (result.case, result.entry_offset_mm)
