@@ -40,7 +40,9 @@ def bone_mask(smoothed_hu: np.ndarray, spacing_mm: float, threshold_hu: float = 
     """Threshold, then peel one voxel layer of blur halo from the outer surface (see EDGE_FRACTION)."""
     mask = smoothed_hu > threshold_hu
     size = max(3, int(round(EDGE_WINDOW_MM / spacing_mm)) | 1)
-    local_max = ndi.maximum_filter(smoothed_hu, size=size)
+    # int16 (HU fit) halves the memory traffic of the separable maximum filter.
+    hu = np.clip(smoothed_hu, -32768, 32767).astype(np.int16)
+    local_max = ndi.maximum_filter(hu, size=size).astype(np.float32)
     halo = smoothed_hu < SOFT_TISSUE_HU + EDGE_FRACTION * (local_max - SOFT_TISSUE_HU)
     surface = mask & ~ndi.binary_erosion(mask)
     return mask & ~(surface & halo)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from scipy import ndimage as ndi
 
 from kambin.anatomy.bone import BONE_HU, bone_mask, midline_x, smooth_hu
 from kambin.anatomy.column import Column, Disc, find_column
@@ -40,7 +41,8 @@ CROP_ANTERIOR_MM = 40
 CROP_POSTERIOR_MM = 100
 S1_HEIGHT_MM = 30.0  # the sacrum's top segment, labelled S1 as TotalSegmentator does
 #: An S1-S2 remnant disc lies one S1 body height (about 25-35 mm; Standring, Gray's Anatomy) under
-#: the sacrum's top; a dip found there replaces the fixed S1_HEIGHT_MM.
+#: the sacrum's top; one found there (a dark disc between endplates) replaces S1_HEIGHT_MM. (A
+#: search for the fused junction at any density was tried: right on some phantoms, wrong on others.)
 S1_HEIGHT_RANGE_MM = (18.0, 40.0)
 #: Hint semantics: an end segment counts as in view from this fraction of a segment's height.
 IN_VIEW_FRACTION = 0.75
@@ -111,7 +113,7 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
     work = resample_axis_aligned(ct, WORKING_SPACING_MM, "linear", fill_value=-1024.0)
     voxels = work.voxels.astype(np.float32, copy=False)
     smoothed = smooth_hu(voxels, WORKING_SPACING_MM)
-    bone = bone_mask(smoothed, WORKING_SPACING_MM)
+    bone = smoothed > BONE_HU  # the plain threshold finds the midline, column and pelvis
     if bone.sum() < 2000:
         raise InvalidInputError(f"{ct.source or 'the CT'}: almost no bone above {BONE_HU:.0f} HU; no spine to segment")
     x_mid = midline_x(bone)
@@ -129,7 +131,10 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
     x_max = int(min(nx, x_mid.max() + CROP_LATERAL_MM + 1))
     box = (slice(x_min, x_max), slice(y_min, y_max), slice(0, nz))
     offset = np.array([x_min, y_min, 0], dtype=float)
-    labels, other = split_vertebrae(smoothed[box], bone[box], column, offset)
+    # The vertebrae's own edges: the threshold with the blur halo peeled (`bone.bone_mask`), on
+    # the crop only (the peel's 5 mm maximum filter is the costliest step on the whole grid).
+    bone_crop = bone_mask(smoothed[box], WORKING_SPACING_MM)
+    labels, other = split_vertebrae(smoothed[box], bone_crop, column, offset)
 
     # The sacrum: the highest segment meeting both ilia; segments below it (cut off by a remnant
     # S1-S2 disc) are sacral too.
@@ -153,7 +158,7 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
         )
     evidence = Evidence(
         sacrum=sacrum,
-        rib_sides=tuple(rib_sides(labels, other, bone[box], x_mid_crop, count)),
+        rib_sides=tuple(rib_sides(labels, other, bone_crop, x_mid_crop, count)),
         whole=_in_view(column, count),
     )
     naming = name_segments(evidence, lowest, highest)
@@ -181,7 +186,13 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
     if not names:
         raise InvalidInputError(f"{ct.source or 'the CT'}: vertebrae were found but none could be named")
     if sacrum and ilia.any():
+        bone[box] = bone_crop
         left, right = hip_bones(bone, out_work, ilia, box, x_mid)
+        hips = ndi.find_objects((left | right).astype(np.uint8))
+        if hips and hips[0] is not None:
+            peeled = bone_mask(smoothed[hips[0]], WORKING_SPACING_MM)  # the hips' own edges
+            left[hips[0]] &= peeled
+            right[hips[0]] &= peeled
         out_work[left & (out_work == 0)] = label_id("hip_left")
         out_work[right & (out_work == 0)] = label_id("hip_right")
         names += [n for n, m in (("hip_left", left), ("hip_right", right)) if m.any()]

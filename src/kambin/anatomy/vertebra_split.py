@@ -32,7 +32,10 @@ MIN_SEGMENT_MM = 8.0
 LOWEST_MARKER_EXTRA_MM = 30.0
 #: Widest joint space that counts as a boundary, in mm: facet and sacroiliac joint spaces are
 #: 1-4 mm wide, plus blur (Standring, Gray's Anatomy); a disc (8-12 mm) is dark anyway.
+
 JOINT_GAP_MM = 7.0
+#: HU per relief level: 1, integer levels (coarser levels change which neighbour wins an arch).
+RELIEF_STEP_HU = 1.0
 
 
 def segment_index(column: Column, points_xyz: np.ndarray) -> np.ndarray:
@@ -99,7 +102,9 @@ def split_vertebrae(
     # density, or the marker holding the brightest cortex floods every bright bone it touches first.
     size = int(JOINT_GAP_MM) | 1
     gap_depth = ndi.grey_closing(smoothed_hu, size=(size, size, size)) - smoothed_hu
-    relief = np.where(filled, np.clip(gap_depth, 0, 2000), 3000).astype(np.float32)
+    # Quantised to 8 bits, RELIEF_STEP_HU a level (bone: 0, a 2000 HU gap: 100, no bone: 255), so
+    # the watershed's priority queue has a few hundred levels, not millions.
+    relief = np.where(filled, np.clip(gap_depth / RELIEF_STEP_HU, 0, 2000), 3000).astype(np.uint16)
     watershed = sitk.MorphologicalWatershedFromMarkers(
         sitk.GetImageFromArray(relief), sitk.GetImageFromArray(markers), markWatershedLine=False, fullyConnected=False
     )
