@@ -102,8 +102,8 @@ def split_vertebrae(
     # density, or the marker holding the brightest cortex floods every bright bone it touches first.
     size = int(JOINT_GAP_MM) | 1
     gap_depth = ndi.grey_closing(smoothed_hu, size=(size, size, size)) - smoothed_hu
-    # Quantised to 8 bits, RELIEF_STEP_HU a level (bone: 0, a 2000 HU gap: 100, no bone: 255), so
-    # the watershed's priority queue has a few hundred levels, not millions.
+    # Integer levels, RELIEF_STEP_HU each (bone: 0, a 2000 HU gap: 2000, no bone: 3000): the
+    # watershed's priority queue works on integers, not millions of distinct floats.
     relief = np.where(filled, np.clip(gap_depth / RELIEF_STEP_HU, 0, 2000), 3000).astype(np.uint16)
     watershed = sitk.MorphologicalWatershedFromMarkers(
         sitk.GetImageFromArray(relief), sitk.GetImageFromArray(markers), markWatershedLine=False, fullyConnected=False
