@@ -125,7 +125,8 @@ def test_totalsegmentator_example_agrees_and_is_named_right(shared_data):
     assert set(named) >= {26, 27, 28, 29, 30, 31, 32}
     assert "sacrum" in result.identification
     assert min(dice[k] for k in named) >= 0.6 and np.mean([dice[k] for k in named]) >= 0.78
-    assert {"hip_left", "hip_right", "sacrum", "S1"} <= set(result.vertebrae)
+    assert {"sacrum", "S1"} <= set(result.vertebrae) and result.pelvis == ["hip_left", "hip_right"]
+    assert set(result.sidecar().values()) == {label_by_id(int(i)).name for i in np.unique(result.labels.voxels) if i}
 
 
 def test_cropped_ct_without_landmarks_asks_for_a_hint(shared_data):

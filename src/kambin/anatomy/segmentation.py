@@ -61,6 +61,9 @@ class SpineSegmentation:
             sides, 0.7 a rib on one side, 0.6 sacrum and ribs disagree (named from the sacrum).
         warnings: problems that did not stop the segmentation.
         disc_centres_lps_mm: centre of each disc found between labelled vertebrae, cranial first.
+        pelvis: the hip bones labelled ("hip_left", "hip_right": registry ids 77, 78), when the
+            sacrum and the ilia are in view; the iliac crest is their top
+            (`anatomy.pelvis.iliac_crest_tops_lps_mm`).
     """
 
     labels: Volume
@@ -69,14 +72,15 @@ class SpineSegmentation:
     confidence: float
     warnings: list[str] = field(default_factory=list)
     disc_centres_lps_mm: list[list[float]] = field(default_factory=list)
+    pelvis: list[str] = field(default_factory=list)
 
     def sidecar(self) -> dict[str, str]:
         """Label id (string) -> registry name, for the ids present."""
-        return sidecar([label_id(_registry_name(v)) for v in self.vertebrae])
+        return sidecar([label_id(_registry_name(v)) for v in self.vertebrae] + [label_id(p) for p in self.pelvis])
 
 
 def _registry_name(vertebra: str) -> str:
-    return vertebra if vertebra in ("sacrum", "hip_left", "hip_right") else f"vertebrae_{vertebra}"
+    return "sacrum" if vertebra == "sacrum" else f"vertebrae_{vertebra}"
 
 
 def check_ct(ct: Volume) -> None:
@@ -166,6 +170,7 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
 
     out_work = np.zeros(bone.shape, dtype=np.uint8)
     names: list[str] = []
+    pelvis: list[str] = []
     sub = out_work[box]
     for n in range(1, count + 1):
         name = naming.names[n - 1]
@@ -195,7 +200,7 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
             right[hips[0]] &= peeled
         out_work[left & (out_work == 0)] = label_id("hip_left")
         out_work[right & (out_work == 0)] = label_id("hip_right")
-        names += [n for n, m in (("hip_left", left), ("hip_right", right)) if m.any()]
+        pelvis = [n for n, m in (("hip_left", left), ("hip_right", right)) if m.any()]
     labels_work = work.with_voxels(out_work, modality="SEG")
     labels_ct = resample_like(labels_work, ct, "nearest", fill_value=0)
     labels_ct = Volume(
@@ -213,6 +218,7 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
         confidence=naming.confidence,
         warnings=warnings,
         disc_centres_lps_mm=discs_lps,
+        pelvis=pelvis,
     )
 
 

@@ -70,6 +70,7 @@ def segment_command(
         "labels": str(labels_path),
         "sidecar": str(json_path),
         "vertebrae": result.vertebrae,
+        "pelvis": result.pelvis,
         "identification": result.identification,
         "confidence": result.confidence,
         "warnings": result.warnings,
@@ -78,6 +79,8 @@ def segment_command(
         print(json.dumps(summary, indent=2))
         return
     console.print(f"vertebrae: {' '.join(result.vertebrae)}", highlight=False)
+    if result.pelvis:
+        console.print(f"pelvis: {' '.join(result.pelvis)}", highlight=False)
     console.print(f"named by: {result.identification} (confidence {result.confidence:.2f})", highlight=False)
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {warning}", highlight=False)
