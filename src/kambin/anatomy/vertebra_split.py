@@ -28,6 +28,15 @@ MARKER_HALF_DEPTH_MM = 13.0
 MARKER_DISC_MARGIN_MM = 3.0
 OTHER_BONE_FROM_MIDLINE_MM = 62.0
 MIN_SEGMENT_MM = 8.0
+#: An end segment with a core marker smaller than this (voxels, 1 mm^3: a fifth of a lumbar body)
+#: is a vertebra cut by the crop; its bone beyond END_MARGIN_MM past the end disc is its marker.
+END_SEGMENT_MIN_MARKER = 3000
+#: Articular processes reach 5-10 mm past their disc's level (Panjabi et al., Spine 18(10), 1993):
+#: beyond 12 mm, bone past the end disc is the cut vertebra's own.
+END_MARGIN_MM = 12.0
+#: ... within this distance of the midline (mm): the arch's laminae and articular processes, not
+#: the ilia or ribs beside it (the transverse processes' tips are left to the flood).
+END_HALF_WIDTH_MM = 35.0
 #: How far below the column's solid run the lowest segment's marker reaches (mm): an S1 body.
 LOWEST_MARKER_EXTRA_MM = 30.0
 #: Widest joint space that counts as a boundary, in mm: facet and sacroiliac joint spaces are
@@ -90,6 +99,18 @@ def split_vertebrae(
     core_index = tuple(np.stack(np.nonzero(core), axis=0)[:, clear])
     markers[core_index] = segment[clear] + 1
     sizes = np.bincount(markers.ravel(), minlength=count + 1)
+    # A vertebra cut by the crop beyond the first or last disc has little or no body core in
+    # view, so its arch (laminae, spinous and articular processes) would be flooded by the
+    # vertebra next to it. All bone more than END_MARGIN_MM beyond that disc, in the axial sense
+    # (posterior elements hang caudally, so no tilted plane), is given to it as marker instead.
+    if column.discs:
+        for n, disc, sign in ((1, column.discs[0], 1.0), (count, column.discs[-1], -1.0)):
+            if sizes[n] >= END_SEGMENT_MIN_MARKER:
+                continue
+            beyond = sign * (z_full - disc.centre_xyz[2]) > END_MARGIN_MM
+            region = beyond[None, None, :] & (np.abs(xx - x_mid[None, None, :]) <= END_HALF_WIDTH_MM)
+            markers[filled & region & (markers == 0)] = n
+        sizes = np.bincount(markers.ravel(), minlength=count + 1)
     lateral = np.abs(xx - x_mid[None, None, :]) > OTHER_BONE_FROM_MIDLINE_MM
     other_label = count + 1
     markers[bone & np.broadcast_to(lateral, bone.shape)] = other_label
