@@ -10,8 +10,10 @@ Method (on the LPS-aligned working grid, see `anatomy.bone`):
    spine-curve tracking of Klinder et al., "Automated model-based vertebra detection,
    identification, and segmentation in CT images", Med Image Anal 13(3), 2009, which fits a
    curve through the bodies before locating the vertebrae along it).
-3. Along that curve, in planes normal to it, the bone fraction drops to almost nothing in each
-   disc (endplate to endplate); its minima, at least `MIN_BODY_MM` apart, are the discs.
+3. Along that curve the discs are found from the endplate signature (`anatomy.discs`) when the
+   smoothed CT is given; otherwise (the older rule) in planes normal to the curve the bone
+   fraction drops to almost nothing in each disc, and its minima, at least `MIN_BODY_MM` apart,
+   are the discs.
 """
 
 from __future__ import annotations

@@ -2,11 +2,15 @@
 
 Pipeline (each step its own module):
   1. check the input is a CT of enough extent (`check_ct`);
-  2. resample onto an LPS-aligned 1 mm working grid; smooth; threshold bone (`anatomy.bone`);
-  3. find the body midline by mirror symmetry and the body column and discs (`anatomy.column`);
+  2. resample onto an LPS-aligned 1 mm working grid; smooth; threshold bone, its blur halo peeled
+     (`anatomy.bone`);
+  3. find the body midline by mirror symmetry and the body column (`anatomy.column`), and the
+     discs along it from the endplate signature, chosen together by dynamic programming
+     (`anatomy.discs`);
   4. split the bone into vertebrae by a marker-controlled watershed (`anatomy.vertebra_split`);
-  5. name them from the sacrum, the last ribs or the user's hint (`anatomy.identification`);
-  6. bring the labels back onto the CT's grid (nearest neighbour).
+  5. tell the sacrum by its sacroiliac joints, and label the hip bones (`anatomy.pelvis`);
+  6. name the vertebrae from the sacrum, the last ribs or the user's hint (`anatomy.identification`);
+  7. bring the labels back onto the CT's grid (nearest neighbour).
 
 No learned model and no download: numpy, scipy and SimpleITK only.
 """

@@ -1,14 +1,17 @@
 """Split the bone around the column into vertebrae: markers between the discs, then a watershed.
 
-Each segment of the column between two disc planes gets a marker in its body's core. A
-marker-controlled watershed (Beucher and Meyer 1993; SimpleITK's MorphologicalWatershedFromMarkers)
-on the inverted smoothed CT floods the bone from those markers: bright bone is low ground, so a
-body floods its own pedicles and posterior elements before it can cross a disc or a facet-joint
-gap (both darker than bone), which is where the boundaries fall. Bone far from the midline (ribs,
-ilia) gets its own "other" marker so that it is cut off at the costovertebral and sacro-iliac
-joints instead of being claimed by a vertebra. The cancellous interior that the threshold misses
-is filled afterwards per vertebra, in sagittal planes only (an axial fill would close the spinal
-canal, and a fill of all vertebrae together would close disc spaces that osteophytes enclose).
+Each segment of the column between two disc planes gets a marker in its body's core (and a
+vertebra cut by the crop beyond the end disc, the bone past it). A marker-controlled watershed
+(Beucher and Meyer 1993; SimpleITK's MorphologicalWatershedFromMarkers) floods the bone from those
+markers over a relief that is flat in bone and high in narrow dark gaps (the black top-hat of the
+CT: joint spaces between two bright cortices), so each body floods its own pedicles and posterior
+elements at an even pace and the boundaries fall at the facet joints and discs. Bone far from the
+midline (ribs, ilia) gets its own "other" marker so that it is cut off at the costovertebral and
+sacro-iliac joints instead of being claimed by a vertebra. The cancellous interior that the
+threshold misses is filled afterwards per vertebra: in sagittal planes everywhere, and in axial
+and coronal planes inside the body's core box only (an axial fill elsewhere would close the
+spinal canal, a coronal one the interlaminar window, and a fill of all vertebrae together would
+close disc spaces that osteophytes enclose).
 """
 
 from __future__ import annotations
