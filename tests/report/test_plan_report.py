@@ -64,3 +64,23 @@ def test_plan_then_report_cli(planned, tmp_path, capsys):
         main(["report", str(tmp_path / "missing.json"), "-o", str(tmp_path / "r.html")])
     assert done.value.code == 1 and "no such file" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_infeasible_plan_with_a_nominal_path_pictures_it_under_a_warning(planned):
+    from kambin.planning.models import Trajectory
+
+    patient, result, _ = planned
+    nominal = Trajectory(
+        entry_lps_mm=result.entry_lps_mm, target_lps_mm=result.target_lps_mm, depth_mm=result.depth_mm,
+        axial_angle_deg=result.axial_angle_deg, sagittal_angle_deg=result.sagittal_angle_deg,
+        entry_offset_from_midline_mm=result.entry_offset_from_midline_mm, margin_mm=0.4, bottleneck="exiting_root",
+        clearances_mm={k: c.model_copy(update={"uncertainty_mm": 2.5 if "root" in k else 0.0})
+                       for k, c in result.clearances_mm.items()},
+        foraminoplasty_mm3=result.foraminoplasty_mm3,
+    )
+    blocked = result.model_copy(update={"feasible": False, "approach": None, "entry_lps_mm": None, "alternatives": [],
+                                        "clearances_mm": {}, "nominal": nominal, "nominal_approach": "transforaminal"})
+    html = build_report(blocked, patient.ct, patient.labels)
+    assert "No safe path" in html and "Not a safe plan" in html and "not a safe plan</span></h2>" in html
+    assert "&plusmn;2.5 mm" in html and "seen on CT" in html
+    assert len(re.findall(r'src="data:image/png;base64,', html)) == 7

@@ -65,7 +65,7 @@ class Clearance(_Model):
     """Smallest distance (mm) from the cannula's surface to a structure, and what it guards against."""
 
     clearance_mm: float
-    limit_mm: float = Field(description="hard limit, including `uncertainty_mm`")
+    limit_mm: float = Field(description="hard limit (with `uncertainty_mm` added, except on a nominal path)")
     uncertainty_mm: float = Field(0.0, description="how far the structure's estimate may be off (0: seen or given)")
     risk: str
 

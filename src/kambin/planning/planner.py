@@ -108,6 +108,12 @@ def _with_nominal_path(planned: Plan, scene: PlanningScene, target, target_sourc
     chosen, _ = _choose(request, results, zone_mm, {a: [] for a in results})
     result = results[chosen]
     nominal = _trajectory(nominal_scene, targets[chosen], result.best, request, chosen, result.ream_mm)
+    # Its limits are the nominal ones; its clearances still carry the estimates' uncertainty, to read beside them.
+    clearances = {
+        name: c.model_copy(update={"uncertainty_mm": round(scene.uncertainty_mm.get(name, 0.0), 2)})
+        for name, c in nominal.clearances_mm.items()
+    }
+    nominal = nominal.model_copy(update={"clearances_mm": clearances})
     reason = (
         f"not safe with the estimates' uncertainty, but a {chosen} path keeps the nominal limits if the roots and "
         f"the dural sac are exactly where estimated (margin {nominal.margin_mm:.1f} mm; see `nominal`): confirm "

@@ -114,13 +114,15 @@ def _patient_summary(plan: Plan, facts: dict) -> list[str]:
     return lines
 
 
-def _pictures(plan: Plan, ct: Volume, labels: Volume) -> list[Picture]:
+def _pictures(plan: Plan, ct: Volume, labels: Volume, path) -> list[Picture]:
+    """Pictures of `path` (the plan itself, or its `nominal` trajectory): anything with
+    `entry_lps_mm`, `target_lps_mm` and `depth_mm`."""
     from kambin.render.meshes import meshes_from_labels
     from kambin.render.overview import overview_image
     from kambin.render.slices import render_slice, trajectory_plane
     from kambin.render.views import endoscope_view, fluoroscopy_view
 
-    entry, target = plan.entry_lps_mm, plan.target_lps_mm
+    entry, target = path.entry_lps_mm, path.target_lps_mm
     pictures = []
     hidden = [label_id(n) for n in HIDDEN_IN_3D if _known(n)]
     shown = labels.with_voxels(np.where(np.isin(labels.voxels, hidden), 0, labels.voxels))
@@ -158,7 +160,7 @@ def _pictures(plan: Plan, ct: Volume, labels: Volume) -> list[Picture]:
             )
         )
     # The same meshes as the 3D views: what they leave out (skin, fat, bowel) the endoscope never sees here.
-    image = endoscope_view(meshes, entry, target, at=max(plan.depth_mm - 5.0, 0.0))
+    image = endoscope_view(meshes, entry, target, at=max(path.depth_mm - 5.0, 0.0))
     pictures.append(
         Picture(
             "endoscope view 5 mm before the target",
@@ -182,6 +184,9 @@ def build_report(plan: Plan, ct: Volume, labels: Volume, *, pictures: bool = Tru
     if not labels.same_grid(ct):
         raise InvalidInputError("the label map is not on the CT's grid; resample it onto the CT first")
     facts = _facts(plan, labels)
+    # An infeasible plan's nominal path (safe only if the estimated roots are exact) is pictured under a
+    # warning, so that the surgeon sees what an MRI would have to confirm.
+    shown = plan if plan.feasible else plan.nominal
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
     )
@@ -190,7 +195,8 @@ def build_report(plan: Plan, ct: Volume, labels: Volume, *, pictures: bool = Tru
         facts=facts,
         clearances=sorted(plan.clearances_mm.items(), key=lambda item: item[1].clearance_mm - item[1].limit_mm),
         summary=_patient_summary(plan, facts),
-        pictures=_pictures(plan, ct, labels) if pictures and plan.feasible else [],
+        pictures=_pictures(plan, ct, labels, shown) if pictures and shown is not None else [],
+        nominal=plan.nominal if not plan.feasible else None,
         kambin_version=version("kambin"),
     )
 
