@@ -2,11 +2,12 @@
 
 Counting from a landmark is how a radiologist names lumbar levels and how classical CT methods do
 it (Klinder et al., Med Image Anal 13(3), 2009, identify by the sacrum or the ribs, then count).
-The sacrum is the lowest segment, long (its bone reaches far below the last disc) with no disc
-under its top; the vertebra above it is L5. The last ribs are thin bones reaching far laterally
+The sacrum is the segment that meets both ilia at the sacroiliac joints (`anatomy.pelvis`), or,
+with no ilia in view, the lowest segment when it is long (its bone reaches far below the last
+disc); the vertebra above it is L5. The last ribs are thin bones reaching far laterally
 whose heads lie against a vertebra; the lowest such vertebra is T12. A crop that shows neither
-cannot be named from the image alone, and the user's hint (the lowest or highest vertebra wholly
-in view) is required.
+cannot be named from the image alone, and the user's hint (the lowest or highest vertebra in view,
+at least three quarters of it) is required.
 """
 
 from __future__ import annotations
@@ -129,7 +130,8 @@ def name_segments(evidence: Evidence, lowest: str | None, highest: str | None) -
         whole = [n for n in range(vertebrae_count) if evidence.whole[n]]
         if not whole:
             raise InvalidInputError(
-                "no vertebra is wholly in view (each is cut by the crop); the hint cannot be applied"
+                "no vertebra is in view over three quarters of its height (each is cut by the crop); "
+                "the hint cannot be applied"
             )
         if lowest is not None:
             names = _names_from(whole[-1], lowest, count)
@@ -139,7 +141,7 @@ def name_segments(evidence: Evidence, lowest: str | None, highest: str | None) -
             how = f"user hint --highest {highest}"
         if highest is not None and lowest is not None and _names_from(whole[0], highest, count) != names:
             raise InvalidInputError(
-                f"--lowest {lowest} and --highest {highest} disagree: {len(whole)} vertebrae are wholly in view"
+                f"--lowest {lowest} and --highest {highest} disagree: {len(whole)} vertebrae are in view"
             )
         for evidence_name, derived in (("the sacrum", from_sacrum), ("the last ribs", from_ribs)):
             if derived is not None and derived[:vertebrae_count] != names[:vertebrae_count]:
@@ -165,5 +167,5 @@ def name_segments(evidence: Evidence, lowest: str | None, highest: str | None) -
     raise InvalidInputError(
         f"{vertebrae_count} vertebrae found but neither the sacrum nor the last ribs are in view, so they "
         "cannot be named from the image; give --lowest NAME or --highest NAME (the lowest or highest "
-        "vertebra wholly in view, e.g. --lowest L5)"
+        "vertebra in view, at least three quarters of it, e.g. --lowest L5)"
     )

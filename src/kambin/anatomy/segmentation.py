@@ -113,8 +113,9 @@ def check_ct(ct: Volume) -> None:
 def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = None) -> SpineSegmentation:
     """Segment and name the vertebrae of a CT (lumbar spine, with T10-T12 and the sacrum in view).
 
-    `lowest`/`highest` name the lowest/highest vertebra wholly in view; they are needed when the
-    crop shows neither the sacrum nor the last ribs. Raises InvalidInputError for a volume with no
+    `lowest`/`highest` name the lowest/highest vertebra in view (between two discs, or cut by the
+    crop beyond its far endplate with three quarters of it in view: `_in_view`); they are needed
+    when the crop shows neither the sacrum nor the last ribs. Raises InvalidInputError for a volume with no
     spine or that cannot be named.
     """
     check_ct(ct)

@@ -25,9 +25,11 @@ def segment_command(
     output: Path = typer.Option(
         ..., "-o", "--output", help="Label map to write (.nii.gz); a .json sidecar goes next to it."
     ),
-    lowest: str | None = typer.Option(None, "--lowest", help="Name of the lowest vertebra wholly in view (e.g. L5)."),
+    lowest: str | None = typer.Option(
+        None, "--lowest", help="Name of the lowest vertebra in view, at least three quarters of it (e.g. L5)."
+    ),
     highest: str | None = typer.Option(
-        None, "--highest", help="Name of the highest vertebra wholly in view (e.g. T12)."
+        None, "--highest", help="Name of the highest vertebra in view, at least three quarters of it (e.g. T12)."
     ),
     labels_from: Path | None = typer.Option(None, "--labels-from", help="Import this label map instead of segmenting."),
     label_scheme: str | None = typer.Option(
