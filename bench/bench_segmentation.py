@@ -55,7 +55,8 @@ def _timed_child(queue):
     result = segment_spine(big)
     seconds = time.perf_counter() - start
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put((seconds, baseline_s, rss_before / 1024.0, rss / 1024.0, result.vertebrae, int(np.prod(shape))))
+    named = result.vertebrae + result.pelvis
+    queue.put((seconds, baseline_s, rss_before / 1024.0, rss / 1024.0, named, int(np.prod(shape))))
 
 
 SYNTHETIC_CASES = (
