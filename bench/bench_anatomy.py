@@ -32,7 +32,7 @@ PATIENTS = (
     (5, {"pathology": "high-iliac-crest", "habitus": "obese"}),
     (6, {"pathology": "central-herniation", "level": "L5-S1", "habitus": "slim"}),
 )
-BONE_IDS = (25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 77, 78)
+BONE_IDS = (25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 77, 78, 246)  # 246: facet osteophyte, bone on CT
 LUMBAR = ("L1", "L2", "L3", "L4", "L5")
 
 

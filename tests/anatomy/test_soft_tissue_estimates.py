@@ -19,7 +19,7 @@ from kambin.errors import InvalidInputError
 from kambin.imaging.volume import Volume
 from kambin.phantom import make_patient
 
-BONE_IDS = (25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 77, 78)
+BONE_IDS = (25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 77, 78, 246)  # 246: facet osteophyte, bone on CT
 
 
 def test_refuses_labels_off_the_ct_grid_and_maps_without_vertebrae():

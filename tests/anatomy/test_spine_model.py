@@ -21,7 +21,7 @@ from kambin.imaging.volume import Volume
 from kambin.phantom import make_patient
 
 LUMBAR = ("L1", "L2", "L3", "L4", "L5")
-BONE_IDS = (25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 77, 78)
+BONE_IDS = (25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 77, 78, 246)  # 246: facet osteophyte, bone on CT
 
 
 def bone_only(patient):

@@ -11,7 +11,7 @@ from kambin.imaging import Volume, write_volume
 from kambin.phantom import make_patient
 from kambin.phantom.export import write_patient
 
-BONE_IDS = (25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 77, 78)
+BONE_IDS = (25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 77, 78, 246)  # 246: facet osteophyte, bone on CT
 
 
 @pytest.fixture(scope="module")
