@@ -29,7 +29,11 @@ from kambin.anatomy.column import Column
 MARKER_HALF_WIDTH_MM = 16.0
 MARKER_HALF_DEPTH_MM = 13.0
 MARKER_DISC_MARGIN_MM = 3.0
+#: Bone this far from the midline (mm) is rib or ilium: beyond the lumbar transverse processes'
+#: tips (L3, the longest: 43-48 mm) and the sacral ala (50-60 mm). Closer (52 mm) helps thoracic
+#: crops, where rib necks pass the transverse processes, but at 47 mm the ala is lost to the ilium.
 OTHER_BONE_FROM_MIDLINE_MM = 62.0
+#: A segment is labelled when its bone is at least this thick a slab of a vertebra (mm).
 MIN_SEGMENT_MM = 8.0
 #: An end segment with a core marker smaller than this (voxels, 1 mm^3: a fifth of a lumbar body)
 #: is a vertebra cut by the crop; its bone beyond END_MARGIN_MM past the end disc is its marker.
