@@ -81,3 +81,10 @@ def run(report) -> None:
         baseline="none (every case planned)",
         baseline_value=0,
     )
+    report(
+        name="cohort_nominal_paths_under_1mm_of_the_truth",
+        value=counts["nominal_paths_under_1mm_of_the_true_root_or_sac"],
+        unit="paths",
+        baseline="nominal paths (infeasible plans' paths if the estimates were exact)",
+        baseline_value=counts["nominal_paths"],
+    )

@@ -8,16 +8,24 @@ from kambin.errors import InvalidInputError
 from kambin.workflows.demo import STAGES, run_demo
 
 
-def test_demo_writes_every_file_and_a_safe_plan(tmp_path):
+def test_demo_segments_estimates_plans_and_checks_against_the_truth(tmp_path):
     steps = []
     result = run_demo(tmp_path / "demo", step=steps.append, spacing_mm=1.5)
-    assert tuple(steps) == STAGES
     for path in result.files.values():
         assert path.exists() and path.stat().st_size > 0 and path.is_relative_to(tmp_path / "demo")
     plan = json.loads((tmp_path / "demo" / "plan.json").read_text())
-    assert plan["feasible"]
     facts = dict(result.facts)
-    assert "true" in facts["clearance to exiting root"]
+    # Planned on the CT alone: the segmentation and the estimated anatomy are written beside the plan.
+    assert {"segmentation", "anatomy", "plan", "report"} <= set(result.files)
+    assert "the CT alone" in facts["plan source"] and "nerve root L4 left" in facts["estimated (not in the CT)"]
+    shown = plan if plan["feasible"] else plan["nominal"]
+    if shown is None:
+        assert tuple(steps) == tuple(s for s in STAGES if s != "rehearsal views")
+        assert facts["plan"].startswith("NO SAFE PATH") and "No safe path" in result.files["report"].read_text()
+    else:
+        assert tuple(steps) == STAGES
+        key = "clearance to exiting root" if plan["feasible"] else "nominal (NOT SAFE) clearance to exiting root"
+        assert "true" in facts[key]
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
 
 

@@ -14,11 +14,11 @@ Method, per level, in a box around the disc:
      to 160 HU, above root and muscle density, below bone;
   2. drop bone (the labels dilated by 1 mm, for partial volume at the cortex) and the disc space
      with its normal bulge (everything within `BULGE_MM` of the estimated disc label);
-  3. keep what lies outside the disc space (behind its posterior margin, or lateral to its
-     outline), behind the middle of the disc and at most `REACH_MM` behind its posterior
-     margin (the front of the canal and the foramina, where fragments lie; in front are the great
-     vessels and psoas, further back the ligamentum flavum, also of soft-tissue density) and is
-     within `ATTACH_MM` of the disc (a herniation is attached to its disc or lies close to it);
+  3. keep what lies from `FORAMEN_MM` in front of the disc's posterior margin to `REACH_MM`
+     behind it (the front of the canal and the foramina, where fragments lie; further forward are
+     the disc's own lateral annulus, the great vessels and psoas, further back the ligamentum
+     flavum, also of soft-tissue density), within `MIGRATION_MM` of the disc plane, and within
+     `ATTACH_MM` of the disc (a herniation is attached to its disc or lies close to it);
   4. report components of at least `MIN_VOLUME_MM3`.
 """
 
@@ -32,12 +32,13 @@ from scipy import ndimage
 from kambin.imaging.volume import Volume
 
 LOW_HU, HIGH_HU = 65.0, 160.0
+BONE_HU = 250.0  # raw HU above which a voxel is bone (a calcified fragment is rare and not sought)
 SMOOTHING_MM = 1.0
 BULGE_MM = 3.0  # Fardon 2014: beyond ~3 mm from the disc space is displacement, not bulge
 BONE_MARGIN_MM = 1.5
-REACH_MM = 12.0
+REACH_MM = 8.0
 MIGRATION_MM = 15.0
-FORAMEN_MM = 8.0  # lateral to the disc, a fragment within this of the posterior margin is foraminal
+FORAMEN_MM = 8.0  # the posterior band of the disc (canal and foramina) where fragments lie, in front of its margin
 ATTACH_MM = 10.0  # extraforaminal fragments may lie several mm from their disc, across fat
 MIN_VOLUME_MM3 = 100.0  # smaller finds were partial-volume specks in the phantom's canal
 SEARCH_MM = 40.0  # half-size of the box around the disc centre
@@ -83,24 +84,25 @@ def find_herniations(
         other_discs = np.isin(region_labels, [d for d, _, _, _ in discs.values() if d != disc_id])
         clipped = np.minimum(np.asarray(ct.voxels[box], dtype=np.float32), HIGH_HU)
         hu = ndimage.gaussian_filter(clipped, SMOOTHING_MM / spacing)
-        dense = hu >= LOW_HU
+        # Disc density after smoothing, and not bone itself (an unlabelled osteophyte is bone, not disc).
+        dense = (hu >= LOW_HU) & (np.asarray(ct.voxels[box]) < BONE_HU)
         near_bone = ndimage.distance_transform_edt(~bone[box], sampling=spacing) <= BONE_MARGIN_MM
+        # The disc space: the estimated disc in front of its posterior margin (an estimate that bulges
+        # into a fragment must not hide it).
+        grid = np.stack(np.meshgrid(*[np.arange(a, b) for a, b in zip(lo, hi, strict=True)], indexing="ij"), -1)
+        relative = ct.ijk_to_lps(grid.reshape(-1, 3).astype(float)) - centre
+        behind_mm = (relative @ posterior).reshape(disc.shape)
+        along_mm = (relative @ normal).reshape(disc.shape)
+        disc &= behind_mm <= margin_mm - 1.0
+        if not disc.any():
+            continue
         from_disc = ndimage.distance_transform_edt(~disc, sampling=spacing)
         soft = dense & ~near_bone & ~other_discs
         candidate = soft & (from_disc > BULGE_MM)
-        # Behind the middle of the disc and within REACH_MM of its posterior margin.
-        # Within MIGRATION_MM of the disc plane (beyond it, the next level's box looks).
-        grid = np.stack(np.meshgrid(*[np.arange(a, b) for a, b in zip(lo, hi, strict=True)], indexing="ij"), -1)
-        relative = ct.ijk_to_lps(grid.reshape(-1, 3).astype(float)) - centre
-        behind_mm = (relative @ posterior).reshape(candidate.shape)
-        along_mm = (relative @ normal).reshape(candidate.shape)
-        candidate &= (behind_mm > 0.0) & (behind_mm <= margin_mm + REACH_MM) & (np.abs(along_mm) <= MIGRATION_MM)
-        # Outside the disc space: behind its posterior margin, or lateral to the disc's outline
-        # (foraminal and extraforaminal fragments); disc tissue the estimate missed stays out.
-        lateral_mm = np.abs((relative @ np.cross(normal, posterior)).reshape(candidate.shape))
-        half_width_mm = float(np.percentile(lateral_mm[disc], 99))
-        foraminal = (lateral_mm > half_width_mm) & (behind_mm > margin_mm - FORAMEN_MM)
-        candidate &= (behind_mm > margin_mm - 1.0) | foraminal
+        # Behind the middle of the disc, within REACH_MM of its posterior margin and MIGRATION_MM of its
+        # plane (beyond that, the next level's box looks).
+        candidate &= (behind_mm > margin_mm - FORAMEN_MM) & (behind_mm <= margin_mm + REACH_MM)
+        candidate &= np.abs(along_mm) <= MIGRATION_MM
         # Attached: a fragment touches its disc's bulge zone or lies within ATTACH_MM of the disc.
         parts, n_parts = ndimage.label(candidate, np.ones((3, 3, 3), bool))
         if n_parts == 0:

@@ -277,7 +277,14 @@ def _entry(
     depths = np.arange(0.0, max_depth * 1.5, 1.0)
     points = target + depths[:, None] * outward
     out_of_view = ~scene.fov.contains_lps(points)
-    outside_body = scene.body_field.sample(points) > 0 if scene.body_field is not None else np.zeros(len(points), bool)
+    # The body field is resampled with air outside the CT, so near the edge of the field of view it reads
+    # "outside the body" where the CT merely ends: the skin counts only where the CT goes on 4 mm beyond.
+    deep_in_view = scene.fov.contains_lps(points + 4.0 * outward) & ~out_of_view
+    outside_body = (
+        (scene.body_field.sample(points) > 0) & deep_in_view
+        if scene.body_field is not None
+        else np.zeros(len(points), bool)
+    )
     leaves = np.flatnonzero(outside_body | out_of_view)
     if len(leaves) == 0:
         return points[-1], float(depths[-1]), True

@@ -29,6 +29,7 @@ RISKS = {
     "exiting_root": "nerve injury to the exiting root (dysaesthesia, weakness)",
     "traversing_root": "nerve injury to the traversing root",
     "dural_sac": "dural tear and spinal fluid leak, cauda equina injury",
+    "other_roots": "nerve injury to a root of another level",
     "bone": "path blocked by bone (vertebra other than the removable SAP)",
     "iliac_crest": "path blocked by the iliac crest (pelvis)",
     "sap": "superior articular process in the path: foraminoplasty (bone removal) needed",
@@ -40,6 +41,7 @@ _TRANSFORAMINAL_LIMITS_MM = {
     "exiting_root": 1.0,
     "traversing_root": 1.0,
     "dural_sac": 1.0,
+    "other_roots": 1.0,
     "bone": 0.0,
     "sap": 0.0,
     "iliac_crest": 0.0,
@@ -313,7 +315,7 @@ def _groups(ids: dict[str, int], geometry: LevelGeometry, side: str) -> dict[str
         elif name == traversing:
             groups["traversing_root"].append(i)
         elif name.startswith("nerve_root_"):
-            groups["dural_sac"].append(i)  # other roots: neural tissue kept as clear as the sac
+            groups["other_roots"].append(i)
         elif name in ("dural_sac", "cauda_equina", "spinal_cord"):
             groups["dural_sac"].append(i)
         elif name.startswith("vertebrae_") or name in ("sacrum", "facet_hypertrophy") or name.startswith("rib_"):

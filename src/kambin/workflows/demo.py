@@ -137,41 +137,46 @@ def _run(out: Path, step: Callable[[str], None], spacing_mm: float) -> DemoResul
     )
     result.files["plan"] = write_plan(planned, out / "plan.json")
     result.facts.append(("plan source", "the CT alone: segmented bone, estimated roots and dural sac"))
-    if planned.feasible:
-        true_root = true_clearance_mm(patient.truth, planned, "exiting_root")
-        true_sac = true_clearance_mm(patient.truth, planned, "dural_sac")
+    # The path shown: the safe plan, or with none, its nominal path (safe only if the estimated roots are
+    # exact), labelled as such everywhere; it is checked against the phantom's true root and sac either way.
+    shown = planned if planned.feasible else planned.nominal
+    if not planned.feasible:
+        result.facts.append(("plan", "NO SAFE PATH: " + "; ".join(planned.reasons)))
+    if shown is not None:
+        true_root = true_clearance_mm(patient.truth, planned, "exiting_root", shown)
+        true_sac = true_clearance_mm(patient.truth, planned, "dural_sac", shown)
+        label = "" if planned.feasible else "nominal (NOT SAFE) "
+        approach = planned.approach if planned.feasible else planned.nominal_approach
         result.facts += [
-            ("approach", f"{planned.approach}, {planned.cannula_diameter_mm:g} mm cannula"),
+            (f"{label}approach", f"{approach}, {planned.cannula_diameter_mm:g} mm cannula"),
             (
-                "entry",
-                f"{planned.entry_offset_from_midline_mm / 10:.1f} cm from the midline, depth "
-                f"{planned.depth_mm / 10:.1f} cm",
+                f"{label}entry",
+                f"{shown.entry_offset_from_midline_mm / 10:.1f} cm from the midline, "
+                f"depth {shown.depth_mm / 10:.1f} cm",
             ),
             (
-                "angles",
-                f"{planned.axial_angle_deg:.1f} deg from horizontal, {planned.sagittal_angle_deg:+.1f} deg "
-                "cranio-caudal",
+                f"{label}angles",
+                f"{shown.axial_angle_deg:.1f} deg from horizontal, {shown.sagittal_angle_deg:+.1f} deg cranio-caudal",
             ),
             (
-                "clearance to exiting root",
-                f"planned {planned.clearances_mm['exiting_root'].clearance_mm:.1f} mm, "
+                f"{label}clearance to exiting root",
+                f"planned {shown.clearances_mm['exiting_root'].clearance_mm:.1f} mm "
+                f"(uncertainty {shown.clearances_mm['exiting_root'].uncertainty_mm:.1f} mm), "
                 f"true {true_root:.1f} mm (limit 1 mm); dural sac true {true_sac:.1f} mm",
             ),
-            ("foraminoplasty", f"{planned.foraminoplasty_mm3:.0f} mm3"),
+            (f"{label}foraminoplasty", f"{shown.foraminoplasty_mm3:.0f} mm3"),
         ]
-    else:
-        result.facts.append(("plan", "no safe path: " + "; ".join(planned.reasons)))
     done(name)
 
-    if planned.feasible:
+    if shown is not None:
         name = timed("rehearsal views")
-        path = (planned.entry_lps_mm, planned.target_lps_mm)
+        path = (shown.entry_lps_mm, shown.target_lps_mm)
         for view in ("ap", "lateral"):
             image = fluoroscopy_view(patient.ct, view, path=path, cannula_diameter_mm=planned.cannula_diameter_mm)
             result.files[f"fluoroscopy {view.upper()}"] = write_image(image, out / f"fluoroscopy-{view}.png")
         meshes = endoscope_meshes(patient.ct, anatomy.labels)
         # The tip 5 mm before the docking point: the view of Kambin's triangle the surgeon docks into.
-        image = endoscope_view(meshes, planned.entry_lps_mm, planned.target_lps_mm, at=max(planned.depth_mm - 5.0, 0.0))
+        image = endoscope_view(meshes, shown.entry_lps_mm, shown.target_lps_mm, at=max(shown.depth_mm - 5.0, 0.0))
         result.files["endoscope view"] = write_image(image, out / "endoscope-triangle.png")
         done(name)
 

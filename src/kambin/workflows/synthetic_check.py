@@ -64,6 +64,8 @@ class CaseResult:
     foraminoplasty_mm3: float | None = None
     entry_offset_mm: float | None = None
     refused: bool = False
+    nominal_true_exiting_root_mm: float | None = None  # an infeasible plan's nominal path, against the truth
+    nominal_true_dural_sac_mm: float | None = None
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -119,6 +121,9 @@ def run_case(case: Case, spacing_mm: float = 1.0, anatomy: str = "segmented") ->
     except InvalidInputError as error:  # a refusal is an outcome to count, not a crash
         return CaseResult(case, False, None, [f"refused: {error}"], refused=True, seconds=seconds)
     out = CaseResult(case, result.feasible, result.approach, list(result.reasons), seconds=seconds)
+    if result.nominal is not None:
+        out.nominal_true_exiting_root_mm = true_clearance_mm(patient.truth, result, "exiting_root", result.nominal)
+        out.nominal_true_dural_sac_mm = true_clearance_mm(patient.truth, result, "dural_sac", result.nominal)
     if result.feasible:
         from kambin.anatomy.labels import label_by_id
 
@@ -157,6 +162,12 @@ def summarise(results: list[CaseResult]) -> dict:
         ),
         "l4_l5_transforaminal": len(l45),
         "l4_l5_entry_offset_in_range": sum(low <= r.entry_offset_mm <= high for r in l45),
+        "nominal_paths": sum(r.nominal_true_exiting_root_mm is not None for r in results),
+        "nominal_paths_under_1mm_of_the_true_root_or_sac": sum(
+            min(r.nominal_true_exiting_root_mm, r.nominal_true_dural_sac_mm) < SAFE_CLEARANCE_MM
+            for r in results
+            if r.nominal_true_exiting_root_mm is not None
+        ),
         "min_true_clearance_mm": round(
             min((min(r.true_exiting_root_mm, r.true_dural_sac_mm) for r in feasible), default=float("nan")), 2
         ),

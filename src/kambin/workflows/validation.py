@@ -19,13 +19,15 @@ from kambin.planning.models import Plan
 SURFACE_TOLERANCE_MM = 0.5
 
 
-def true_clearance_mm(truth, plan: Plan, structure: str) -> float:
+def true_clearance_mm(truth, plan: Plan, structure: str, path=None) -> float:
     """Smallest distance (mm) from the planned cannula's surface to a true tube of the phantom.
 
     `truth` is a `phantom.truth.PatientTruth`; `structure` is "exiting_root", "traversing_root" or
-    "dural_sac". The tubes are the truth's centrelines with their per-point radii.
+    "dural_sac". The tubes are the truth's centrelines with their per-point radii. `path` (a
+    `Trajectory`, e.g. `plan.nominal`) is measured instead of the plan's own path when given.
     """
-    entry, target = np.asarray(plan.entry_lps_mm, dtype=float), np.asarray(plan.target_lps_mm, dtype=float)
+    path = plan if path is None else path
+    entry, target = np.asarray(path.entry_lps_mm, dtype=float), np.asarray(path.target_lps_mm, dtype=float)
     side = getattr(truth.levels[plan.level], plan.side)
     tubes = {
         "exiting_root": (side.exiting_root_centerline_lps_mm, side.exiting_root_radii_mm),
