@@ -17,7 +17,6 @@ No learned model and no download: numpy, scipy and SimpleITK only.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,12 +27,11 @@ from scipy import ndimage as ndi
 from kambin.anatomy.bone import BONE_HU, bone_mask, midline_x, smooth_hu
 from kambin.anatomy.column import Column, Disc, find_column
 from kambin.anatomy.identification import Evidence, has_sacrum, name_segments, rib_sides
+from kambin.anatomy.label_io import write_label_map
 from kambin.anatomy.labels import label_id, sidecar
 from kambin.anatomy.pelvis import hip_bones, iliac_components, sacral_segment
 from kambin.anatomy.vertebra_split import MIN_SEGMENT_MM, split_vertebrae
-from kambin.atomic import write_text_atomic
-from kambin.errors import InvalidInputError, UnreadableFileError
-from kambin.imaging.io import write_volume
+from kambin.errors import InvalidInputError
 from kambin.imaging.resample import resample_axis_aligned, resample_like
 from kambin.imaging.volume import Volume
 
@@ -259,29 +257,7 @@ def _below_s1(mask: np.ndarray, top_disc: Disc, sacral_discs: tuple[Disc, ...], 
     return below
 
 
-def sidecar_path(labels_path: str | os.PathLike) -> Path:
-    """`seg.nii.gz` -> `seg.json` next to it."""
-    path = Path(labels_path)
-    name = path.name
-    for suffix in (".nii.gz", ".nii", ".nrrd", ".mha"):
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
-            break
-    return path.with_name(name + ".json")
-
-
 def write_segmentation(result: SpineSegmentation, path: str | os.PathLike) -> tuple[Path, Path]:
-    """Write the label map and its JSON sidecar (id -> name), each atomically."""
-    path = Path(path)
-    if not path.parent.is_dir():
-        raise UnreadableFileError(f"{path.parent}: output directory does not exist")
-    json_path = sidecar_path(path)
+    """Write the label map and its JSON sidecar (id -> name), each atomically (`label_io`)."""
     present = sorted(int(i) for i in np.unique(result.labels.voxels) if i != 0)
-    payload = json.dumps(sidecar(present), indent=2) + "\n"
-    written = write_volume(result.labels, path)
-    try:
-        write_text_atomic(json_path, payload)
-    except OSError:
-        written.unlink(missing_ok=True)
-        raise
-    return written, json_path
+    return write_label_map(result.labels, sidecar(present), path)

@@ -216,7 +216,8 @@ def _search(scene: PlanningScene, target: np.ndarray, request: PlanRequest, appr
 
     The deepest reaming is tried right after no reaming: every path safe at a shallower depth is
     safe at the deepest too (only the SAP's limit relaxes, and the volume removed depends on the
-    path alone), so when the deepest finds nothing no depth can, and the others are skipped."""
+    path alone), so when the deepest finds nothing no depth can, and the others are skipped; when
+    it finds one, the shallowest depth that does is found by bisection over the steps."""
     first = _search_with(scene, target, request, approach, 0.0)
     first.ream_mm = 0.0
     if first.best is not None or "sap" not in scene.fields or request.max_foraminoplasty_mm3 <= 0:
@@ -227,12 +228,16 @@ def _search(scene: PlanningScene, target: np.ndarray, request: PlanRequest, appr
     evaluations += deepest.evaluations
     result, ream_mm = deepest, deepest_mm
     if deepest.best is not None:
-        for step_mm in SAP_REAM_STEPS_MM[1:-1]:
-            shallower = _search_with(scene, target, request, approach, step_mm)
-            evaluations += shallower.evaluations
-            if shallower.best is not None:
-                result, ream_mm = shallower, step_mm
-                break
+        # The shallowest depth that works, by bisection over the steps between (monotone, as above).
+        low, high = 0, len(SAP_REAM_STEPS_MM) - 1  # fails at `low`, works at `high`
+        while high - low > 1:
+            middle = (low + high) // 2
+            attempt = _search_with(scene, target, request, approach, SAP_REAM_STEPS_MM[middle])
+            evaluations += attempt.evaluations
+            if attempt.best is not None:
+                high, result, ream_mm = middle, attempt, SAP_REAM_STEPS_MM[middle]
+            else:
+                low = middle
     result.evaluations = evaluations
     result.ream_mm = ream_mm  # with no safe path: the deepest reaming's closest path is reported
     return result
