@@ -46,6 +46,7 @@ from scipy.spatial import cKDTree
 from kambin.anatomy.labels import disc_name, label_by_id, label_id, nerve_root_name
 from kambin.anatomy.landmarks import SIDES, VertebraLandmarks, pedicle_width_estimate_mm, vertebra_landmarks
 from kambin.errors import InvalidInputError
+from kambin.geometry.primitives import push_out
 from kambin.imaging.volume import Volume
 
 #: Vertebrae in cranio-caudal order, the ones whose roots and discs are estimated.
@@ -410,28 +411,6 @@ def _signed_bone_distance(grid: Volume, bone: np.ndarray, lo_ijk, hi_ijk):
     return fn
 
 
-def push_clear(
-    points: np.ndarray, radii: np.ndarray, distance, clearance: float, movable: np.ndarray, iterations: int = 25
-) -> np.ndarray:
-    """Move centreline points along the distance gradient until distance >= radius + clearance."""
-    p = np.array(points, dtype=np.float64)
-    eps = 0.5
-    for _ in range(iterations):
-        d = distance(p) - radii - clearance
-        bad = (d < 0) & movable
-        if not bad.any():
-            break
-        q = p[bad]
-        grad = np.zeros_like(q)
-        for a in range(3):
-            step = np.zeros(3)
-            step[a] = eps
-            grad[:, a] = (distance(q + step) - distance(q - step)) / (2 * eps)
-        grad /= np.maximum(np.linalg.norm(grad, axis=1, keepdims=True), 1e-6)
-        p[bad] = q - grad * (d[bad][:, None] - 0.05)
-    return p
-
-
 def estimate_root(
     grid: Volume,
     bone: np.ndarray,
@@ -447,7 +426,7 @@ def estimate_root(
     distance = _signed_bone_distance(grid, bone, lo, hi)
     movable = np.ones(len(pts), bool)
     movable[:1] = False
-    pts = push_clear(pts, rad, distance, ROOT_BONE_CLEARANCE_MM, movable)
+    pts = push_out(pts, rad, distance, ROOT_BONE_CLEARANCE_MM, movable, eps=0.5)
     return Tube(nerve_root_name(name, side), pts, rad)
 
 
@@ -650,7 +629,7 @@ def compress_sac(sac: Tube, grid: Volume, herniation: np.ndarray) -> Tube:
     radii = np.asarray(sac.radii_mm, dtype=float).copy()
     overlap = distance(sac.points_lps_mm) - radii - 0.3
     radii -= np.clip(-overlap, 0.0, 0.4 * radii)
-    points = push_clear(sac.points_lps_mm, radii, distance, 0.3, np.ones(len(radii), bool))
+    points = push_out(sac.points_lps_mm, radii, distance, 0.3, eps=0.5)
     return Tube(sac.name, points, radii)
 
 

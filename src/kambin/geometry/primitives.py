@@ -200,3 +200,34 @@ def first_mask_hit_along_segment(
         return None
     hits = np.flatnonzero(mask[ijk[:, 0], ijk[:, 1], ijk[:, 2]])
     return float(t[hits[0]]) if len(hits) else None
+
+
+def push_out(
+    points: np.ndarray,
+    radii: np.ndarray,
+    obstacle,
+    clearance: float,
+    movable: np.ndarray | None = None,
+    iterations: int = 25,
+    eps: float = 0.25,
+) -> np.ndarray:
+    """Move centreline points until obstacle(p) >= radius + clearance: steps along the obstacle's
+    distance gradient (central differences of `eps` mm). `obstacle` maps (N, 3) points to signed
+    distances (mm); the phantom and the anatomy estimates both keep tubes out of solids this way."""
+    p = np.array(points, dtype=np.float64)
+    movable = np.ones(len(p), bool) if movable is None else movable
+    for _ in range(iterations):
+        d = obstacle(p) - radii - clearance
+        bad = (d < 0) & movable
+        if not bad.any():
+            break
+        q = p[bad]
+        grad = np.zeros_like(q)
+        for a in range(3):
+            step = np.zeros(3)
+            step[a] = eps
+            grad[:, a] = (obstacle(q + step) - obstacle(q - step)) / (2 * eps)
+        norm = np.linalg.norm(grad, axis=1, keepdims=True)
+        grad = grad / np.maximum(norm, 1e-6)
+        p[bad] = q - grad * (d[bad][:, None] - 0.05)
+    return p

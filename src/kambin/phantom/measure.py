@@ -11,35 +11,6 @@ from kambin.phantom.shapes import Tube
 from kambin.phantom.spine import SIDES, Spine
 
 
-def push_out(
-    points: np.ndarray,
-    radii: np.ndarray,
-    obstacle,
-    clearance: float,
-    movable: np.ndarray | None = None,
-    iterations: int = 25,
-) -> np.ndarray:
-    """Move centreline points until obstacle(p) >= radius + clearance (gradient steps)."""
-    p = np.array(points, dtype=np.float64)
-    movable = np.ones(len(p), bool) if movable is None else movable
-    eps = 0.25
-    for _ in range(iterations):
-        d = obstacle(p) - radii - clearance
-        bad = (d < 0) & movable
-        if not bad.any():
-            break
-        q = p[bad]
-        grad = np.zeros_like(q)
-        for a in range(3):
-            step = np.zeros(3)
-            step[a] = eps
-            grad[:, a] = (obstacle(q + step) - obstacle(q - step)) / (2 * eps)
-        norm = np.linalg.norm(grad, axis=1, keepdims=True)
-        grad = grad / np.maximum(norm, 1e-6)
-        p[bad] = q - grad * (d[bad][:, None] - 0.05)
-    return p
-
-
 def foramen(spine: Spine, level: str, side: str, bone, soft) -> dict:
     """Foramen in the parasagittal plane through the pedicles (Hasegawa 1995): height is the
     largest free vertical run from the upper pedicle's lower margin to the lower pedicle's upper

@@ -8,6 +8,7 @@ import numpy as np
 
 from kambin.anatomy.labels import label_id, nerve_root_name
 from kambin.errors import InvalidInputError
+from kambin.geometry.primitives import push_out
 from kambin.imaging.volume import Volume
 from kambin.phantom import ct as ctmod
 from kambin.phantom import measure
@@ -402,7 +403,7 @@ def _pushed_root(spine, sac, name, side, morph, lesions) -> Tube:
     movable = np.ones(len(root.points_lps_mm), bool)
     if not lesions:
         movable[:1] = False  # the take-off stays on the sac unless a lesion pushes it
-    pts = measure.push_out(root.points_lps_mm, root.radii_mm, obstacle, ROOT_CLEARANCE_MM, movable)
+    pts = push_out(root.points_lps_mm, root.radii_mm, obstacle, ROOT_CLEARANCE_MM, movable)
     return Tube(root.name, pts, root.radii_mm)
 
 
@@ -416,7 +417,7 @@ def _compress_sac(sac: Tube, lesions: list[Lesion]) -> Tube:
     d = obstacle(sac.points_lps_mm) - radii - 0.3
     shrink = np.clip(-d, 0, 0.4 * radii)
     radii = radii - shrink
-    pts = measure.push_out(sac.points_lps_mm, radii, obstacle, 0.3)
+    pts = push_out(sac.points_lps_mm, radii, obstacle, 0.3)
     return Tube(sac.name, pts, radii)
 
 
