@@ -261,11 +261,13 @@ def guidance_fields(guidance: Guidance) -> dict:
 
 
 def compose_navigation(model: GuidanceModel, overlay: Overlay, registration: Registration,
-                       record: bool = True, max_pose_age_s: float = MAX_POSE_AGE_S) -> Pipeline:
-    """The navigation pipeline, wired in this one place (see the module docstring)."""
+                       record: bool = True, max_pose_age_s: float = MAX_POSE_AGE_S, scope: str = "scope",
+                       reference: str = "reference") -> Pipeline:
+    """The navigation pipeline, wired in this one place (see the module docstring). `scope` and
+    `reference` are the tracker's names of the scope (tip frame) and the patient reference."""
     operators: list[Operator] = [
         Synchronise(),
-        UpdateTransforms(registration, max_pose_age_s=max_pose_age_s),
+        UpdateTransforms(registration, scope=scope, reference=reference, max_pose_age_s=max_pose_age_s),
         ComputeGuidance(model),
         DrawOverlay(overlay),
     ]

@@ -22,18 +22,26 @@ import os
 import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
-from pydantic import ValidationError
 
-from kambin.errors import InvalidInputError, UnreadableFileError
+from kambin.errors import InvalidInputError
 from kambin.geometry.transforms import from_axis_angle, invert
-from kambin.navigation.guidance import AlarmConfig, GuidanceModel
-from kambin.navigation.overlay import Overlay, structure_points
+
+# The case's readers and builders, shared with the live monitor (kambin.navigation.case).
+from kambin.navigation.case import (  # noqa: F401 - re-exported: sim.load_plan, sim.guidance_model, ...
+    APPROACH_EXTENT_MM,
+    ENDOSCOPE_BOX_MM,
+    NavigationCase,
+    endoscope_meshes_near_target,
+    guidance_model,
+    load_alarms,
+    load_plan,
+    overlay_for,
+)
 from kambin.navigation.pipeline import Registration
-from kambin.planning.fields import ClearanceField
+from kambin.planning.models import Plan
 from kambin.tracking.frame import ToolPose, TrackingFrame
 from kambin.tracking.simulated import NoiseModel, SimulatedTracker, ToolPath
 from kambin.video.sources import SimulatedEndoscopeSource
@@ -45,55 +53,25 @@ CT_TO_TRACKER = from_axis_angle(np.array([0.0, 0.0, np.pi / 2]), np.array([120.0
 REGISTRATION_ERROR_MM = 0.6  # a typical paired-point FRE on a spine reference (simulated)
 POOR_REGISTRATION_ERROR_MM = 3.5  # above AlarmConfig's default 2 mm limit
 REGISTRATION_STATES = ("ok", "poor", "none")
-ENDOSCOPE_BOX_MM = 70.0  # meshes are cut to this half-size around the target: the scope sees ~50 mm
 
 
 @dataclass
-class SimulatedCase:
-    """Everything the simulated operating room needs, built once."""
+class SimulatedCase(NavigationCase):
+    """The simulated patient's case, and where its exiting root's ganglion is (ground truth)."""
 
-    ct: object
-    labels: object
-    plan: object
-    fields: dict[str, ClearanceField]
     exiting_root_lps_mm: np.ndarray
 
-    @property
-    def entry(self) -> np.ndarray:
-        return np.asarray(self.plan.entry_lps_mm, dtype=np.float64)
 
-    @property
-    def target(self) -> np.ndarray:
-        return np.asarray(self.plan.target_lps_mm, dtype=np.float64)
-
-
-def load_plan(path: str | os.PathLike):
-    """A PLAN.json written by `kambin plan`, validated; one-line errors for a missing or bad file."""
-    from kambin.planning.models import Plan
-
-    path = Path(path)
-    if not path.is_file():
-        raise UnreadableFileError(f"{path}: no such plan file; write one with `kambin plan` or `kambin demo`")
-    try:
-        plan = Plan.model_validate_json(path.read_text(encoding="utf-8"))
-    except (ValidationError, UnicodeDecodeError) as error:
-        first = str(error).splitlines()
-        detail = first[1].strip() if len(first) > 1 else first[0]
-        raise UnreadableFileError(f"{path}: not a valid kambin plan ({detail})") from None
-    if not plan.feasible or plan.entry_lps_mm is None:
-        raise InvalidInputError(f"{path}: the plan is not feasible (no entry point); navigate a feasible plan")
-    return plan
-
-
-def build_case(plan_path: str | os.PathLike | None = None, spacing_mm: float = 1.5) -> SimulatedCase:
-    """The synthetic patient, the plan (planned here, or read from `plan_path`: a plan made for the
-    same synthetic patient, e.g. by `kambin demo`) and the clearance fields guidance samples."""
+def build_case(plan: str | os.PathLike | Plan | None = None, spacing_mm: float = 1.5) -> SimulatedCase:
+    """The synthetic patient, the plan (planned here, or `plan`: a `Plan` or the path of a PLAN.json
+    made for the same synthetic patient, e.g. by `kambin demo`) and the clearance fields guidance
+    samples."""
     from kambin.phantom import make_patient
     from kambin.planning.models import PlanRequest
     from kambin.planning.planner import plan as make_plan
     from kambin.planning.scene import build_scene
 
-    given = load_plan(plan_path) if plan_path is not None else None
+    given = plan if plan is None or isinstance(plan, Plan) else load_plan(plan)
     patient = make_patient(SEED, pathology=PATHOLOGY, level=LEVEL, side=SIDE, spacing_mm=(spacing_mm,) * 3)
     if given is None:
         planned = make_plan(patient.ct, patient.labels, PlanRequest(level=LEVEL, side=SIDE))
@@ -102,53 +80,10 @@ def build_case(plan_path: str | os.PathLike | None = None, spacing_mm: float = 1
     else:
         planned = given
     scene = build_scene(patient.ct, patient.labels, planned.level, planned.side,
-                        np.asarray(planned.target_lps_mm, dtype=np.float64), 180.0)
+                        np.asarray(planned.target_lps_mm, dtype=np.float64), APPROACH_EXTENT_MM)
     side = getattr(patient.truth.levels[planned.level], planned.side)
     root = np.asarray(side.exiting_root_ganglion_lps_mm, dtype=np.float64)
-    return SimulatedCase(patient.ct, patient.labels, planned, scene.fields, root)
-
-
-def guidance_model(case: SimulatedCase, alarms: AlarmConfig | None = None) -> GuidanceModel:
-    return GuidanceModel(case.entry, case.target, case.fields, alarms)
-
-
-def load_alarms(path: str | os.PathLike) -> AlarmConfig:
-    """Alarm thresholds from a JSON file of `AlarmConfig`'s fields (warn_mm, stop_mm per structure,
-    max_registration_error_mm); one-line errors for a missing or invalid file."""
-    path = Path(path)
-    if not path.is_file():
-        raise UnreadableFileError(f"{path}: no such alarm file")
-    try:
-        return AlarmConfig.model_validate_json(path.read_text(encoding="utf-8"))
-    except (ValidationError, UnicodeDecodeError) as error:
-        lines = str(error).splitlines()
-        detail = " ".join(line.strip() for line in lines[1:3]) if len(lines) > 1 else lines[0]
-        raise InvalidInputError(f"{path}: not a valid alarm configuration ({detail})") from None
-
-
-def overlay_for(case: SimulatedCase, intrinsics, camera_to_scope: np.ndarray) -> Overlay:
-    """The overlay of the case's plan and its nerve roots and dural sac for one camera."""
-    structures = {name: structure_points(case.fields[name]) for name in ("exiting_root", "traversing_root",
-                                                                          "dural_sac") if name in case.fields}
-    return Overlay(intrinsics, camera_to_scope, case.entry, case.target, structures)
-
-
-def endoscope_meshes_near_target(case: SimulatedCase, target_reduction: float = 0.8) -> list:
-    """Meshes of the labelled structures within `ENDOSCOPE_BOX_MM` of the target (what the scope can
-    see), from `kambin.render.meshes_from_labels` on a cropped label map."""
-    from kambin.imaging.volume import Volume
-    from kambin.render.meshes import meshes_from_labels
-    from kambin.render.views import ENDOSCOPE_EXCLUDED_IDS
-
-    labels = case.labels
-    ijk = labels.lps_to_ijk(np.array([case.target - ENDOSCOPE_BOX_MM, case.target + ENDOSCOPE_BOX_MM]))
-    low = np.clip(np.floor(ijk.min(axis=0)).astype(int), 0, np.asarray(labels.shape_ijk) - 1)
-    high = np.clip(np.ceil(ijk.max(axis=0)).astype(int) + 1, 1, np.asarray(labels.shape_ijk))
-    voxels = np.asarray(labels.voxels)[low[0]:high[0], low[1]:high[1], low[2]:high[2]]
-    shift = np.eye(4)
-    shift[:3, 3] = low
-    cropped = Volume(np.ascontiguousarray(voxels), labels.voxel_to_lps @ shift, modality="SEG")
-    return meshes_from_labels(cropped, exclude=ENDOSCOPE_EXCLUDED_IDS, target_reduction=target_reduction)
+    return SimulatedCase(patient.ct, patient.labels, planned, scene.fields, exiting_root_lps_mm=root)
 
 
 class ScopeScript:
