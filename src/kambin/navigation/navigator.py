@@ -28,12 +28,13 @@ from kambin.navigation.pipeline import (
     Record,
     Registration,
     UpdateTransforms,
+    guidance_fields,
 )
 from kambin.navigation.recording import DISCLAIMER, SessionWriter
 from kambin.navigation.replay import registration_record
 from kambin.tracking.frame import TrackingFrame
-from kambin.tracking.source import TrackerSource
-from kambin.video.sources import VideoSource
+from kambin.tracking.source import TrackerSource, TrackerState
+from kambin.video.sources import VideoSource, VideoState
 
 # No new video frame for this long, or identical images for this long: "video frozen".
 VIDEO_FROZEN_AFTER_S = 0.5
@@ -79,8 +80,12 @@ class Navigator:
 
     # -- life cycle ---------------------------------------------------------------------------
     def start(self) -> None:
-        self.tracker.start()
-        self.video.start()
+        """Start the sources (one already started, e.g. a tracker connected to check its address,
+        is used as it is) and the threads."""
+        if self.tracker.state is TrackerState.READY:
+            self.tracker.start()
+        if self.video.state is VideoState.READY:
+            self.video.start()
         self._running = True
         self._threads = [threading.Thread(target=self._track, name="tracker", daemon=True),
                          threading.Thread(target=self._navigate, name="pipeline", daemon=True)]
@@ -98,6 +103,8 @@ class Navigator:
 
     def _track(self) -> None:
         while self._running:
+            if self.tracker.state is not TrackerState.TRACKING:
+                break  # a replayed recording has ended: tracking shows as lost from here on
             frame = self.tracker.get_frame(timeout_s=0.2)
             if frame is None:
                 continue
@@ -206,6 +213,8 @@ class Navigator:
             latest, changed = self._latest, self._last_video_change_s
         if latest is None:
             return "waiting"
+        if self.video.state is VideoState.STOPPED and self._running:
+            return "ended"  # a video file played to its end
         if now - latest.acquired_s > VIDEO_FROZEN_AFTER_S or (changed is not None and now - changed >
                                                                VIDEO_FROZEN_AFTER_S):
             return "frozen"
@@ -238,9 +247,12 @@ class Navigator:
             registration_state = "ok"
         tracking = self.tracking_state(now)
         video = self.video_state(now)
+        tool_drawn = latest is not None and latest.guidance.drawable and tracking == "ok"
         alarms = []
         if video == "frozen":
             alarms.append("VIDEO FROZEN")
+        elif video == "ended":
+            alarms.append("VIDEO ENDED")
         if tracking == "lost":
             alarms.append("TRACKING LOST")
         if latest is not None:
@@ -261,7 +273,9 @@ class Navigator:
                              "method": registration.method},
             "video": video,
             "guidance_state": None if latest is None else latest.guidance.state,
-            "tool_drawn": latest is not None and latest.guidance.drawable and tracking == "ok",
+            "tool_drawn": tool_drawn,
+            # The numbers only while the tool may be drawn: a lost or unregistered pose has none.
+            "guidance": guidance_fields(latest.guidance) if tool_drawn else None,
             "alarms": alarms,
             "recording": self.recording_dir,
             "disclaimer": DISCLAIMER,

@@ -117,9 +117,10 @@ class SessionWriter:
         self.close()
 
 
-def read_session(directory: str | os.PathLike) -> tuple[dict, Iterator[Record]]:
+def read_session(directory: str | os.PathLike, images: bool = True) -> tuple[dict, Iterator[Record]]:
     """(metadata, records in time order). A session cut short by a crash reads up to its last
-    complete record; a truncated last line or frame is skipped."""
+    complete record; a truncated last line or frame is skipped. `images=False` leaves the video
+    records' images undecoded (None; a frame cut short still ends the chunk)."""
     directory = Path(directory)
     header_path = directory / "session.json"
     if not header_path.is_file():
@@ -130,10 +131,10 @@ def read_session(directory: str | os.PathLike) -> tuple[dict, Iterator[Record]]:
         raise UnreadableFileError(f"{header_path}: damaged session header") from None
     if header.get("format") != FORMAT:
         raise UnreadableFileError(f"{directory}: session format {header.get('format')!r}, expected {FORMAT}")
-    return header, _records(directory)
+    return header, _records(directory, images)
 
 
-def _records(directory: Path) -> Iterator[Record]:
+def _records(directory: Path, images: bool = True) -> Iterator[Record]:
     for records_path in sorted(directory.glob("records-*.jsonl")):
         chunk = int(records_path.stem.split("-")[1])
         video_path = directory / f"video-{chunk:06d}.bin"
@@ -151,6 +152,9 @@ def _records(directory: Path) -> Iterator[Record]:
                 data = video[start : start + length]
                 if len(data) < length:
                     break
+                if not images:
+                    yield Record(t, kind, item, None)
+                    continue
                 decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
                 if decoded is None:
                     break
