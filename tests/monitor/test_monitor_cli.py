@@ -19,8 +19,9 @@ def one_line_error(result: subprocess.CompletedProcess, words: str) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_live_hardware_is_not_wired_yet():
-    one_line_error(run(), "run with --sim")
+def test_a_real_setup_needs_its_inputs(tmp_path):
+    one_line_error(run(), "a real setup needs --plan, --tracking, --video, --camera, --hand-eye")
+    one_line_error(run("--sim", "--tracking", "plus:x.igs.mha", "--port", "0"), "leave them out with --sim")
 
 
 def test_missing_and_invalid_plan(tmp_path):

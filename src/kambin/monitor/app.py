@@ -137,7 +137,8 @@ class Monitor:
                          raw_attrs=[':data-state="tracking"'],
                          style="background: #c00; color: white; font-size: 2.6rem; font-weight: 800; "
                                "text-align: center; padding: 4px;")
-                html.Div("VIDEO FROZEN", id="video-state", v_show="video_state == 'frozen'",
+                html.Div("{{ video_state == 'ended' ? 'VIDEO ENDED' : 'VIDEO FROZEN' }}", id="video-state",
+                         v_show="video_state == 'frozen' || video_state == 'ended'",
                          raw_attrs=[':data-state="video_state"'],
                          style="background: #c00; color: white; font-size: 2.6rem; font-weight: 800; "
                                "text-align: center; padding: 4px;")
