@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "kambin.cli.register",
     "kambin.cli.demo",
     "kambin.cli.monitor",
+    "kambin.cli.replay",
 )
 
 for _module in COMMAND_MODULES:
