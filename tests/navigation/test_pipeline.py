@@ -17,7 +17,7 @@ from kambin.navigation.pipeline import (
     guidance_fields,
 )
 from kambin.navigation.recording import SessionWriter
-from kambin.navigation.replay import export_mp4, export_plus, registration_record, replay
+from kambin.navigation.replay import export_mp4, export_plus, registration_record, replay, replay_session
 from kambin.render.endoscope import EndoscopeCamera
 from kambin.tracking.plus import read_plus_sequence
 from kambin.video.frame import VideoFrame
@@ -102,6 +102,13 @@ def test_replay_gives_the_live_numbers_and_exports(case, tmp_path):
     for (values, recorded), guidance in zip(replayed, live, strict=True):
         assert guidance_fields(values["guidance"]) == guidance_fields(guidance)
         assert recorded == guidance_fields(guidance)
+    summary = replay_session(tmp_path / "s", pipeline=compose(case, Registration(None), record=False))
+    assert summary.frames == len(live) and summary.matched_recorded == summary.recorded == len(live)
+    assert summary.alarms["tracking lost (missing)"]["raised"] == 1
+    assert 28 <= summary.alarms["tracking lost (missing)"]["frames"] <= 30  # the dropout, frames 160-190
+    assert summary.alarms["warning: exiting root"]["raised"] >= 1  # toward the root from frame 80
+    assert summary.min_distance_mm["exiting_root"] == min(g.distances_mm["exiting_root"] for g in live if g.drawable)
+    assert summary.min_distance_mm["exiting_root"] <= 3.0 and summary.cut_by_crash == 0
     plus = read_plus_sequence(export_plus(tmp_path / "s", tmp_path / "tracking.igs.mha"))
     assert len(plus.frames) == 2 * len(live)
     count = export_mp4(tmp_path / "s", compose(case, Registration(None), record=False), tmp_path / "overlay.mp4")
