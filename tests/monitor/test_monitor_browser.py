@@ -22,11 +22,9 @@ import pytest
 
 from kambin.monitor.browser import HeadlessChromium
 from kambin.monitor.views import TOOL_RGB
-from kambin.navigation import simulation as sim
-from kambin.navigation.pipeline import Registration, compose_navigation, guidance_fields
+from kambin.navigation.pipeline import guidance_fields
 from kambin.navigation.recording import read_session
-from kambin.navigation.replay import replay
-from kambin.render.endoscope import EndoscopeCamera
+from kambin.navigation.replay import replay, session_pipeline
 
 KAMBIN = Path(sys.executable).parent / "kambin"
 PANES = ("video", "guidance", "view3d", "slice-axial", "slice-sagittal", "slice-coronal", "disclaimer")
@@ -171,11 +169,7 @@ def test_monitor_in_chromium(monitor, tmp_path):
     states = {r.fields["state"] for r in records if r.kind == "guidance"}
     # Recorded: the warning near the root, the dropout, the poor and the missing registration.
     assert {"tracking_lost", "poor_registration", "no_registration"} <= states and states & {"warn", "stop"}
-    case = sim.build_case()
-    camera = EndoscopeCamera.create(*header["video_size"])
-    pipeline = compose_navigation(sim.guidance_model(case), sim.overlay_for(case, camera.intrinsics,
-                                                                            camera.camera_to_scope),
-                                  Registration(None), record=False)
+    pipeline = session_pipeline(header, session)  # as `kambin replay` rebuilds it from session.json
     compared = 0
     for values, recorded in replay(session, pipeline):
         if recorded is not None:
