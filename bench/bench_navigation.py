@@ -9,6 +9,9 @@ input, and the frames per second that reach a browser on loopback.
   the environment variable KAMBIN_BENCH_NAV_S shortens it for a quick look), each frame through
   the pipeline; a frame is dropped when the pipeline is still busy a whole frame period after it
   was due. Baseline: the 60 fps offered.
+- Live files: `kambin monitor` on a real setup's files (PLUS recording, MP4, calibration and
+  registration JSON written from the simulated operating room), frames per second over the
+  files' playing time from /api/status, and the start-up time. Baseline: the file's 30 fps.
 - Browser: `kambin monitor --sim` in a subprocess and Debian's headless Chromium on loopback;
   distinct video frames shown by the page over 10 s. Baseline: the frames the pipeline produced
   in the same window (/api/status).
@@ -38,6 +41,7 @@ LATENCY_FRAMES = 600
 NAV_SUSTAIN_S = float(os.environ.get("KAMBIN_BENCH_NAV_S", "300"))
 RATE_HZ = 60.0
 BROWSER_S = 10.0
+LIVE_FILES_S = 8.0
 
 
 def _setup():
@@ -53,7 +57,7 @@ def _setup():
     with EndoscopeRenderer(meshes, camera) as renderer:
         t0 = time.monotonic()
         images = [renderer.render(script.scope_to_ct(t0 + k / 10.0)).color_rgb for k in range(30)]
-    return pipeline, tracker, images
+    return case, pipeline, tracker, images
 
 
 def _latency(report, pipeline, tracker, images) -> None:
@@ -148,8 +152,49 @@ def _browser(report) -> None:
            baseline_value=round(produced / elapsed, 1), window_s=round(elapsed, 1))
 
 
+def _live_files(report, case) -> None:
+    """`kambin monitor` on a real setup's files (the simulated operating room written by
+    `write_simulated_setup`: PLUS recording at 60 Hz, 320x180 MP4 at 30 fps): seconds from the
+    command to the first frames, and the frame rate /api/status shows while the files play."""
+    import tempfile
+
+    from kambin.navigation.sim_files import write_simulated_setup
+
+    with tempfile.TemporaryDirectory() as directory:
+        files = write_simulated_setup(case, directory, seconds=LIVE_FILES_S)
+        port = _free_port()
+        kambin = Path(sys.executable).parent / "kambin"
+        command = [str(kambin), "monitor", "--plan", str(files.plan), "--tracking", f"plus:{files.tracking}",
+                   "--video", str(files.video), "--camera", str(files.camera), "--hand-eye", str(files.hand_eye),
+                   "--registration", str(files.registration), "--port", str(port), "--sessions", directory]
+        started = time.monotonic()
+        with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as process:
+            try:
+                while True:
+                    try:
+                        if _status(port)["frames"] > 0:
+                            break
+                    except OSError:
+                        pass
+                    if time.monotonic() - started > 120 or process.poll() is not None:
+                        raise RuntimeError("kambin monitor on the setup's files did not come up")
+                    time.sleep(0.1)
+                startup_s = time.monotonic() - started
+                before, start = _status(port)["frames"], time.monotonic()
+                time.sleep(LIVE_FILES_S - 2.0)
+                status = _status(port)
+                elapsed = time.monotonic() - start
+            finally:
+                process.kill()
+    report(name="navigation_live_files_fps", value=round((status["frames"] - before) / elapsed, 1), unit="fps",
+           baseline="the video file's frame rate", baseline_value=files.video_rate_hz,
+           startup_s=round(startup_s, 1), latency_p50_ms=status["latency_ms"]["p50"],
+           latency_p99_ms=status["latency_ms"]["p99"], window_s=round(elapsed, 1))
+
+
 def run(report) -> None:
-    pipeline, tracker, images = _setup()
+    case, pipeline, tracker, images = _setup()
     _latency(report, pipeline, tracker, images)
+    _live_files(report, case)
     _browser(report)
     _sustained(report, pipeline, tracker, images)
