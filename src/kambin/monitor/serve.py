@@ -138,9 +138,10 @@ class LiveOptions:
 
 def live_setup(options: LiveOptions, step: Callable[[str], None] = lambda name: None,
                checked: Callable[[str, Callable], object] = lambda option, read: read()) -> MonitorSetup:
-    """A real setup: every input read and checked first (files, formats, the video opened, the
-    tracker reached), in the order of `LiveOptions`, then the case built. `checked(option, read)`
-    runs one check; the CLI's wraps its errors with the option's name."""
+    """A real setup: every input read and checked first (plan, CT and label map present, tool
+    names, camera, hand-eye, registration, alarms, the video opened and its size against the
+    camera's, the tracker's file read or its server reached), then the case built.
+    `checked(option, read)` runs one check; the CLI's wraps its errors with the option's name."""
     from kambin.navigation import live
     from kambin.navigation.case import case_from_files, load_alarms, load_plan, plan_inputs
     from kambin.navigation.pipeline import Registration
