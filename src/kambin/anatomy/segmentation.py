@@ -41,7 +41,12 @@ MIN_SLICES = 8
 CROP_LATERAL_MM = 95
 CROP_ANTERIOR_MM = 40
 CROP_POSTERIOR_MM = 100
-S1_HEIGHT_MM = 30.0  # the sacrum's top segment, labelled S1 as TotalSegmentator does
+#: Depth of the sacrum's top segment (labelled S1, as TotalSegmentator does) below the L5-S1 disc's
+#: centre, when no S1-S2 remnant disc is found: half the L5-S1 disc (about 5 mm of its 10-12 mm;
+#: Pfirrmann et al., Spine 31(18), 2006), the S1 body (about 27 mm, as tall as L5's; Standring,
+#: Gray's Anatomy) and half the thin S1-S2 remnant (about 2 mm). (30 mm, the body alone, left the
+#: S1 label 4-6 mm short of the phantoms' S1.)
+S1_HEIGHT_MM = 34.0
 #: An S1-S2 remnant disc lies one S1 body height (about 25-35 mm; Standring, Gray's Anatomy) under
 #: the sacrum's top; one found there (a dark disc between endplates) replaces S1_HEIGHT_MM. (A
 #: search for the fused junction at any density was tried: right on some phantoms, wrong on others.)
