@@ -25,9 +25,15 @@ Methods (each function says more):
 - Pedicles: the bone bridge between the body and the arch, 1-7 mm behind the posterior wall; the
   medial wall gives the axis direction (transverse angle, Zindrick 1987), the first mm its width,
   the isthmus centre is taken 4 mm behind the posterior wall.
-- Superior articular process tip: the most cranial bone posterior to the pedicles on each side
-  (centre of its top 1.5 mm).
-- Spinous process tip: the most posterior bone near the midline (the centroid of its last 2 mm).
+- Process tips: the extreme point of the process in the vertebra's frame, the most cranial point of
+  the superior articular process and the most posterior point of the spinous process (the extremes
+  Panjabi 1992 and Panjabi MM et al., Spine 1993;18(10):1298-1310 digitise). Both processes end in a
+  broad face (the facet's upper margin; the lumbar spinous process's vertical posterior border), on
+  which the single extreme point is ill-defined, so the tip is placed at the extreme level (half a
+  voxel beyond the last voxel centre) at the centre of the bone within `SAP_TIP_CAP_MM` /
+  `SPINOUS_TIP_CAP_MM` of it. `kambin.phantom.measure.process_tips` gives the truth by the same
+  definition on the phantom's solid. The SAP is searched lateral to the canal and behind the
+  pedicles on each side, the spinous process within 6 mm of the midline behind the lamina.
 """
 
 from __future__ import annotations
@@ -51,6 +57,10 @@ PEDICLE_WIDTH_MEAN_MM = {"T11": 7.5, "T12": 8.0, "L1": 8.7, "L2": 8.9, "L3": 10.
 BODY_WIDTH_MEAN_MM = {"T11": 37.0, "T12": 39.0, "L1": 41.0, "L2": 43.0, "L3": 45.0, "L4": 48.0, "L5": 50.0, "S1": 50.0}
 #: Mean S1 pedicle height (mm), Zindrick et al. 1987; used where the ala hides its caudal margin.
 S1_PEDICLE_HEIGHT_MM = 14.0
+#: Depth of the cap under a process's extreme whose centre is its tip (mm): about the rounding of
+#: the facet's margin and of the spinous process's posterior border (see the module docstring).
+SAP_TIP_CAP_MM = 3.0
+SPINOUS_TIP_CAP_MM = 3.0
 
 
 @dataclass
@@ -289,7 +299,7 @@ def vertebra_landmarks(labels: Volume, label_id: int, name: str, is_sacral: bool
         is_sacral=is_sacral,
     )
     _pedicles(lm, loc_all, float(spacing.max()))
-    _processes(lm, loc_all, spacing)
+    _processes(lm, loc_all, spacing, direction)
     return lm
 
 
@@ -447,27 +457,26 @@ def _pedicles(lm: VertebraLandmarks, loc: np.ndarray, step: float) -> None:
         lm.canal_width_mm = float(sum(medial_walls))
 
 
-def _processes(lm: VertebraLandmarks, loc: np.ndarray, spacing: np.ndarray) -> None:
-    """Superior articular process tips and the spinous process tip."""
-    step = float(spacing.min())
+def _processes(lm: VertebraLandmarks, loc: np.ndarray, spacing: np.ndarray, direction: np.ndarray) -> None:
+    """Superior articular process tips and the spinous process tip (see the module docstring)."""
     vp = lm.posterior_wall_v_mm
+    # half a voxel's extent along each local axis: the surface lies that far beyond the last centre
+    half_voxel = 0.5 * np.abs(lm.axes_lps.T @ direction) @ spacing
     for side, s in SIDES.items():
         sel = (s * loc[:, 0] > 4.0) & (loc[:, 1] > vp + 6.0)
         pts = loc[sel]
         if len(pts) < 10:
             continue
-        top = pts[:, 2].max()
-        cap = pts[pts[:, 2] > top - 1.5]
-        tip = np.array([cap[:, 0].mean(), cap[:, 1].mean(), top + 0.5 * spacing[2]])
+        top = float(pts[:, 2].max()) + half_voxel[2]
+        cap = pts[pts[:, 2] > top - SAP_TIP_CAP_MM]
         if top > lm.body_height_mm / 2:
-            lm.superior_articular_process_tip_lps_mm[side] = lm.point(*tip)
+            lm.superior_articular_process_tip_lps_mm[side] = lm.point(cap[:, 0].mean(), cap[:, 1].mean(), top)
     if lm.is_sacral:
         return
     sel = (np.abs(loc[:, 0]) < 6.0) & (loc[:, 1] > vp + 10.0)
     pts = loc[sel]
     if len(pts) < 10:
         return
-    back = pts[:, 1].max() + 0.5 * step
-    cap = pts[pts[:, 1] > back - 2.0]
-    w_tip = float(cap[:, 2].mean())
-    lm.spinous_process_tip_lps_mm = lm.point(cap[:, 0].mean(), cap[:, 1].mean(), w_tip)
+    back = float(pts[:, 1].max()) + half_voxel[1]
+    cap = pts[pts[:, 1] > back - SPINOUS_TIP_CAP_MM]
+    lm.spinous_process_tip_lps_mm = lm.point(cap[:, 0].mean(), back, cap[:, 2].mean())

@@ -434,7 +434,8 @@ def _truth(seed, morph, spine: Spine, sac: Tube, roots, ilia, lesions, spec, ct:
         f = vert.frame
         half_w = vert.dims.body_wedge_rad / 2
         pedicles = {}
-        sap = {}
+        sap_tips, spinous_tip = measure.process_tips(vert)
+        sap = {side: _l(p) for side, p in sap_tips.items()}
         for side, s in SIDES.items():
             p0, p1 = vert.pedicle_axis(s)
             axis = f.direction(*(p1 - p0))
@@ -447,12 +448,7 @@ def _truth(seed, morph, spine: Spine, sac: Tube, roots, ilia, lesions, spec, ct:
                 height_mm=vert.dims.pedicle_height_mm,
                 transverse_angle_deg=float(np.degrees(vert.dims.pedicle_angle_rad)),
             )
-            if side in vert.sap_joints:
-                sap[side] = _l(vert.sap_joints[side].sap_tip_lps_mm())
-        tip = None
-        if not vert.is_sacrum:
-            tv, tw = vert.spinous_tip_local()
-            tip = _l(f.point(0.0, tv, tw))
+        tip = None if spinous_tip is None else _l(spinous_tip)
         top_n = f.direction(0.0, np.sin(half_w), np.cos(half_w))
         bottom_n = f.direction(0.0, -np.sin(half_w), np.cos(half_w))
         vertebrae[name] = VertebraTruth(

@@ -41,8 +41,12 @@ class VertebraTruth(_Model):
     canal_width_mm: float
     canal_depth_mm: float
     pedicles: dict[str, PedicleTruth]
-    superior_articular_process_tip_lps_mm: dict[str, Point]
-    spinous_process_tip_lps_mm: Point | None = None
+    superior_articular_process_tip_lps_mm: dict[str, Point] = Field(
+        description="most cranial point of the process, centred on its top 3 mm (measure.process_tips)"
+    )
+    spinous_process_tip_lps_mm: Point | None = Field(
+        None, description="most posterior point of the process, centred on its last 3 mm (measure.process_tips)"
+    )
 
 
 class DiscTruth(_Model):
