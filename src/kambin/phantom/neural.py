@@ -123,29 +123,38 @@ def build_root(spine: Spine, sac: Tube, name: str, side: str, morph: Morphometry
 def build_cauda_equina(spine: Spine, sac: Tube, roots: dict) -> list[Tube]:
     """Intrathecal root bundles: one strand per root from the conus down to its take-off, lower
     roots dorsal and medial (the layered arrangement described by Wall EJ et al., 1990), plus the
-    sacral roots to the sac end."""
-    top = sac.points_lps_mm[0]
+    sacral roots to the sac end. Each strand follows the sac's centreline at an offset that moves
+    from its place under the conus to its take-off, so it stays inside the sac along the lordosis
+    (a straight chord between L1 and L5 would cut through the laminae)."""
+    centre = sac.points_lps_mm
     strands = []
     for (name, side), root in roots.items():
         if name == "L1":
             continue
         s = SIDES[side]
         k = ("L2", "L3", "L4", "L5", "S1").index(name)
-        start = top + np.array([s * (4.0 - 0.5 * k), 1.0 + 0.8 * k, 0.0])
         end = root.points_lps_mm[0]
-        middle = 0.5 * (start + end) + np.array([-s * 1.0, 1.5, 0.0])
-        control = np.array([start, middle, end])
-        pts = sdf.catmull_rom(control, step_mm=3.0)
+        n = int(np.argmin(np.linalg.norm(centre - end, axis=1)))
+        start = np.array([s * (4.0 - 0.5 * k), 1.0 + 0.8 * k, 0.0])
+        pts = _along(centre[: n + 1], start, end - centre[n], np.array([-s * 1.0, 1.5, 0.0]))
         strands.append(Tube("cauda_equina", pts, np.full(len(pts), 1.0)))
     # sacral roots S2-S4, dorsal, to the end of the sac
-    end = sac.points_lps_mm[-4]
+    n = len(centre) - 4
     for s in (1, -1):
-        control = np.array(
-            [top + [s * 1.5, 3.0, 0.0], 0.5 * (top + end) + [s * 2.0, 3.5, 0.0], end + [s * 0.6, 0.0, 0.0]]
+        pts = _along(
+            centre[: n + 1], np.array([s * 1.5, 3.0, 0.0]), np.array([s * 0.6, 0.0, 0.0]), np.array([s * 0.5, 0.5, 0.0])
         )
-        pts = sdf.catmull_rom(control, step_mm=3.0)
         strands.append(Tube("cauda_equina", pts, np.full(len(pts), 1.1)))
     return strands
+
+
+def _along(centre: np.ndarray, offset_start: np.ndarray, offset_end: np.ndarray, bulge: np.ndarray) -> np.ndarray:
+    """A strand along the centreline `centre`, its LPS offset blended from start to end along the
+    arc length, plus `bulge` at mid-course; resampled every 3 mm."""
+    seg = np.linalg.norm(np.diff(centre, axis=0), axis=1)
+    t = np.concatenate([[0.0], np.cumsum(seg)]) / max(float(seg.sum()), 1e-9)
+    offsets = np.outer(1.0 - t, offset_start) + np.outer(t, offset_end) + np.outer(4.0 * t * (1.0 - t), bulge)
+    return sdf.resample_polyline(centre + offsets, 3.0)
 
 
 def build_spinal_cord(spine: Spine, sac: Tube) -> Tube:
