@@ -127,3 +127,16 @@ def test_plan_files(case, tmp_path):
     path.write_text(infeasible.model_dump_json())
     with pytest.raises(InvalidInputError, match="not feasible"):
         sim.load_plan(path)
+
+
+def test_replay_checks_what_its_outputs_need_before_writing_any(case, tmp_path):
+    with SessionWriter(tmp_path / "s") as writer:  # video, but no tracking frame
+        for n in range(3):
+            writer.write(100.0 + n / 30, "video", image_rgb=np.zeros((SIZE[1], SIZE[0], 3), np.uint8), index=n)
+    pipeline = compose(case, Registration(None), record=False)
+    with pytest.raises(InvalidInputError, match="no tracking frames to export"):
+        replay_session(tmp_path / "s", mp4=tmp_path / "a.mp4", plus=tmp_path / "a.igs.mha", pipeline=pipeline)
+    assert not (tmp_path / "a.mp4").exists() and not (tmp_path / "a.igs.mha").exists()
+    summary = replay_session(tmp_path / "s", mp4=tmp_path / "a.mp4", pipeline=pipeline)
+    assert summary.frames == 3 and summary.states == {"no_registration": 3} and summary.cut_by_crash == 3
+    assert (tmp_path / "a.mp4").stat().st_size > 0

@@ -163,6 +163,17 @@ def navigation_metadata(case_source: dict, plan, intrinsics, camera_to_scope: np
     }
 
 
+def navigation_setup(header: dict, directory: str | os.PathLike = "session") -> dict:
+    """The session's "navigation" metadata (`navigation_metadata`), or a one-line error."""
+    setup = header.get("navigation")
+    if not isinstance(setup, dict):
+        raise UnreadableFileError(
+            f"{directory}: the session does not record its navigation setup (recorded by an older kambin); "
+            "it cannot be replayed"
+        )
+    return setup
+
+
 def session_pipeline(header: dict, directory: str | os.PathLike = "session") -> Pipeline:
     """The pipeline a session was recorded with (not recording), rebuilt from its "navigation"
     metadata: the simulated patient again, or the CT and label map it names (which must still be
@@ -172,12 +183,7 @@ def session_pipeline(header: dict, directory: str | os.PathLike = "session") -> 
     from kambin.planning.models import Plan
     from kambin.render.endoscope import CameraIntrinsics
 
-    setup = header.get("navigation")
-    if not isinstance(setup, dict):
-        raise UnreadableFileError(
-            f"{directory}: the session does not record its navigation setup (recorded by an older kambin); "
-            "it cannot be replayed"
-        )
+    setup = navigation_setup(header, directory)
     try:
         plan = Plan.model_validate(setup["plan"])
         camera = CameraIntrinsics(**{**setup["camera"], "distortion": tuple(setup["camera"]["distortion"])})
@@ -270,13 +276,21 @@ def replay_session(directory: str | os.PathLike, mp4: str | os.PathLike | None =
                    plus: str | os.PathLike | None = None, pipeline: Pipeline | None = None) -> ReplaySummary:
     """Replay a recorded session through its pipeline (`session_pipeline` unless one is given),
     summarise it, and export its video with the overlays (`mp4`, at the session's frame rate) and its
-    tracking (`plus`). One pass over the session; each output written atomically."""
+    tracking (`plus`). What the outputs need is checked before any is written; each is atomic."""
     for path, suffix in ((mp4, ".mp4"), (plus, ".mha")):
         if path is not None and not Path(path).name.lower().endswith(suffix):
             raise InvalidInputError(f"{Path(path).name!r} must end in {suffix}")
         if path is not None and not Path(path).parent.is_dir():
             raise InvalidInputError(f"{Path(path).parent}: output directory does not exist")
-    header, _ = read_session(directory)
+    header, records = read_session(directory, images=False)
+    if pipeline is None:
+        navigation_setup(header, directory)
+    kinds = [(r.kind, r.t) for r in records]
+    video_times = np.array([t for kind, t in kinds if kind == "video"])
+    if len(video_times) == 0:
+        raise InvalidInputError(f"{directory}: the session has no video frames to replay")
+    if plus is not None and not any(kind == "pose" for kind, _ in kinds):
+        raise InvalidInputError(f"{directory}: the session has no tracking frames to export")
     pipeline = pipeline if pipeline is not None else session_pipeline(header, directory)
     summary = ReplaySummary()
 
@@ -286,23 +300,19 @@ def replay_session(directory: str | os.PathLike, mp4: str | os.PathLike | None =
             yield values
 
     if mp4 is not None:
-        write_overlay_video(steps(), mp4, session_fps(directory),
+        write_overlay_video(steps(), mp4, frame_rate(video_times),
                             f"{directory}: the session has no video frames to replay")
     else:
         for _ in steps():
             pass
-        if summary.frames == 0:
-            raise InvalidInputError(f"{directory}: the session has no video frames to replay")
     if plus is not None:
         export_plus(directory, plus)
     return summary
 
 
-def session_fps(directory: str | os.PathLike, default: float = 30.0) -> float:
-    """The video's frame rate in a session: the median interval between video records."""
-    _, records = read_session(directory, images=False)
-    times = np.array([r.t for r in records if r.kind == "video"])
-    if len(times) < 2:
+def frame_rate(times_s: np.ndarray, default: float = 30.0) -> float:
+    """Frames per second from acquisition times: one over the median interval."""
+    if len(times_s) < 2:
         return default
-    interval = float(np.median(np.diff(times)))
+    interval = float(np.median(np.diff(times_s)))
     return round(1.0 / interval, 2) if interval > 0 else default
