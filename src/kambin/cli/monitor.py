@@ -75,6 +75,9 @@ def monitor(
              "--registration": registration, "--ct": ct, "--labels": labels}
     if sim:
         extra = [name for name in LIVE_ONLY if given[name] is not None]
+        extra += [name for name, value, default in (("--scope-tool", scope_tool, "scope"),
+                                                    ("--reference-tool", reference_tool, "reference"))
+                  if value != default]
         if extra:
             raise InvalidInputError(f"{', '.join(extra)} describe a real setup; leave them out with --sim")
         console.print(f"[bold]kambin monitor[/] - {DISCLAIMER}", highlight=False)
