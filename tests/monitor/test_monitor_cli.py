@@ -21,7 +21,8 @@ def one_line_error(result: subprocess.CompletedProcess, words: str) -> None:
 
 def test_a_real_setup_needs_its_inputs(tmp_path):
     one_line_error(run(), "a real setup needs --plan, --tracking, --video, --camera, --hand-eye")
-    one_line_error(run("--sim", "--tracking", "plus:x.igs.mha", "--port", "0"), "leave them out with --sim")
+    one_line_error(run("--sim", "--tracking", "plus:x.igs.mha", "--port", "0"),
+                   "--tracking: only for a real setup; leave out with --sim")
 
 
 def test_missing_and_invalid_plan(tmp_path):

@@ -79,7 +79,7 @@ def monitor(
                                                     ("--reference-tool", reference_tool, "reference"))
                   if value != default]
         if extra:
-            raise InvalidInputError(f"{', '.join(extra)} describe a real setup; leave them out with --sim")
+            raise InvalidInputError(f"{', '.join(extra)}: only for a real setup; leave out with --sim")
         console.print(f"[bold]kambin monitor[/] - {DISCLAIMER}", highlight=False)
         serve_simulated(plan, host=host, port=port, sessions_dir=sessions, alarms_path=alarms, step=step, ready=ready)
         return
