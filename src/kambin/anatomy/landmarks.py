@@ -259,8 +259,9 @@ def vertebra_landmarks(labels: Volume, label_id: int, name: str, is_sacral: bool
         centre_ring = centre + axes[:, 1] * (0.5 * (v_post + v_front) - vc + (vc if _ == 0 else 0.0))
         sup_c, sup_n = rim_plane(True, axes, centre_ring, a, b_ring)
         inf_c, inf_n = rim_plane(False, axes, centre_ring, a, b_ring)
-        # refine the frame: w the bisector of the endplate normals, origin midway between centres
-        w1 = _unit(sup_n - inf_n)
+        # refine the frame: w the bisector of the endplate normals, origin midway between centres; S1's
+        # caudal end is fused with S2 (no endplate on CT), so its axis is its superior endplate's normal
+        w1 = sup_n if is_sacral else _unit(sup_n - inf_n)
         u1 = _unit(u0 - (u0 @ w1) * w1)
         v1 = np.cross(w1, u1)
         axes = np.column_stack([u1, v1, w1])
