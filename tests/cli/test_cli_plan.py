@@ -69,7 +69,16 @@ def test_plan_from_the_ct_alone_segments_and_estimates(tmp_path, capsys, patient
     sidecar = json.loads((tmp_path / "p.anatomy.json").read_text())
     assert {"dural_sac", "nerve_root_L4_left", "vertebrae_L4", "vertebrae_L5"} <= set(sidecar.values())
     assert "bone segmented from the CT" in plan["inputs"]["anatomy"]
-    assert any(r.startswith("estimated, not seen in the CT") for r in plan["reasons"])
+    assert any(r.startswith("estimated where the CT does not show them") for r in plan["reasons"])
+    # The estimates' uncertainty is written beside them, and planning again from them keeps it.
+    assert (tmp_path / "p.uncertainty.nii.gz").is_file()
+    again = tmp_path / "again.json"
+    code, _, err = run(["plan", str(patient_dir / "ct.nii.gz"), "--level", "L4-L5", "--side", "left", "--labels",
+                        str(tmp_path / "p.anatomy.nii.gz"), "-o", str(again)], capsys)
+    assert code == 0, err
+    replanned = json.loads(again.read_text())
+    assert (replanned["feasible"], replanned["reasons"]) == (plan["feasible"], plan["reasons"])
+    assert replanned["clearances_mm"] == plan["clearances_mm"]
     if plan["feasible"]:
         root = plan["clearances_mm"]["exiting_root"]
         assert root["uncertainty_mm"] > 0 and root["limit_mm"] == pytest.approx(1.0 + root["uncertainty_mm"], abs=0.01)

@@ -33,7 +33,7 @@ def verse_case(request, shared_data):
 def test_a_plan_at_each_lumbar_level_crosses_no_expert_bone_beyond_its_foraminoplasty(verse_case, side):
     ct, expert_bone, anatomy, levels = verse_case
     for level in levels:
-        result = plan(ct, anatomy.labels, PlanRequest(level=level, side=side), anatomy.names, anatomy.uncertainty_mm)
+        result = plan(ct, anatomy.labels, PlanRequest(level=level, side=side), anatomy.names, anatomy.uncertainty)
         assert result.level == level and result.reasons
         if not result.feasible:
             assert any(r.startswith("no safe") for r in result.reasons)

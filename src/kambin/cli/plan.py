@@ -63,12 +63,17 @@ def plan_command(
     labels = read_volume(labels_path) if labels_path is not None else None
     if labels is not None and not labels.same_grid(ct):
         raise InvalidInputError(f"{labels_path}: the label map is not on the CT's grid; resample it onto the CT first")
+    given_uncertainty = _uncertainty_beside(labels_path, ct) if labels_path is not None else None
     with console.status("anatomy: segmentation and estimates" if labels is None else "anatomy: estimates"):
         anatomy = planning_anatomy(
             ct, labels, _sidecar(labels_path) if labels_path is not None else None, lowest, highest
         )
+    if given_uncertainty is not None:
+        from dataclasses import replace
+
+        anatomy = replace(anatomy, uncertainty=given_uncertainty)
     with console.status("planning"):
-        result = plan(ct, anatomy.labels, request, anatomy.names, anatomy.uncertainty_mm)
+        result = plan(ct, anatomy.labels, request, anatomy.names, anatomy.uncertainty)
     # The anatomy planned on (segmented and estimated) is written beside the plan, so that the plan can be
     # reported, checked and re-planned from the same label map.
     anatomy_path = None
@@ -94,8 +99,11 @@ def plan_command(
             html = build_report(result, ct, labels)
     if anatomy_path is not None:
         from kambin.anatomy.label_io import write_label_map
+        from kambin.imaging import write_volume
 
         write_label_map(labels, anatomy.names, anatomy_path)
+        if anatomy.uncertainty is not None:
+            write_volume(anatomy.uncertainty, _uncertainty_path(anatomy_path))
     write_plan(result, output)
     if markups is not None:
         write_json(markups, slicer)
@@ -147,3 +155,25 @@ def _sidecar(labels_path: Path) -> dict[str, str] | None:
         return {str(k): str(v) for k, v in json.loads(sidecar.read_text()).items()}
     except (json.JSONDecodeError, AttributeError):
         raise InvalidInputError(f"{sidecar}: not a JSON object of label id to name") from None
+
+
+ANATOMY_SUFFIX = ".anatomy.nii.gz"
+
+
+def _uncertainty_path(anatomy_path: Path) -> Path:
+    """Where the estimates' uncertainty (mm per voxel) of PLAN.anatomy.nii.gz is: PLAN.uncertainty.nii.gz."""
+    return anatomy_path.with_name(anatomy_path.name[: -len(ANATOMY_SUFFIX)] + ".uncertainty.nii.gz")
+
+
+def _uncertainty_beside(labels_path: Path, ct):
+    """The uncertainty map written beside an anatomy label map by an earlier `kambin plan`, if any:
+    planning again from those labels keeps their estimates' uncertainty."""
+    if not labels_path.name.endswith(ANATOMY_SUFFIX) or not _uncertainty_path(labels_path).is_file():
+        return None
+    from kambin.imaging import read_volume
+
+    path = _uncertainty_path(labels_path)
+    uncertainty = read_volume(path)
+    if not uncertainty.same_grid(ct):
+        raise InvalidInputError(f"{path}: the uncertainty map is not on the CT's grid; plan from the CT again")
+    return uncertainty

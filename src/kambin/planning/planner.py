@@ -14,6 +14,7 @@ import numpy as np
 from kambin.errors import InvalidInputError
 from kambin.geometry.primitives import points_in_cylinder
 from kambin.imaging.volume import Volume
+from kambin.planning.fields import ClearanceField
 from kambin.planning.models import Clearance, Plan, PlanRequest, Trajectory
 from kambin.planning.scene import RISKS, PlanningScene, build_scene, label_ids, level_geometry
 from kambin.planning.search import Candidate, Obstacle, PathEvaluator, SearchSpace, search
@@ -34,13 +35,14 @@ def plan(
     labels: Volume,
     request: PlanRequest,
     names: dict[str, str] | None = None,
-    uncertainty_mm: dict[str, float] | None = None,
+    uncertainty: Volume | None = None,
 ) -> Plan:
     """Plan the safest path at `request.level` on `request.side` (see the module docstring).
 
-    `uncertainty_mm` (registry name -> mm): structures of the label map that are estimates (nerve
-    roots and dural sac estimated from the bone, `anatomy.estimate_planning_labels`); their hard
-    limits are raised by it, so a plan that keeps them keeps the truth within that error.
+    `uncertainty` (mm per voxel, on the CT's grid): how far each estimated structure of the label map
+    (nerve roots and dural sac where the CT does not show them, `anatomy.estimate_planning_labels`)
+    may reach beyond its label. The hard limits are kept to the estimates widened by it (their
+    envelopes), so a plan that keeps them keeps the truth, within that error.
     """
     if not labels.same_grid(ct):
         raise InvalidInputError("the label map is not on the CT's grid; resample it onto the CT first")
@@ -65,13 +67,16 @@ def plan(
         names,
         ids=ids,
         geometry=geometry,
-        uncertainty_mm=uncertainty_mm,
+        uncertainty=uncertainty,
     )
     zone_mm = abs(target[0] - geometry.midline_x_mm)
     notes = []
     if scene.uncertainty_mm:
         estimated = ", ".join(f"{g.replace('_', ' ')} {v:.1f} mm" for g, v in sorted(scene.uncertainty_mm.items()))
-        notes.append(f"estimated, not seen in the CT: {estimated} of uncertainty each, added to their limits")
+        notes.append(
+            f"estimated where the CT does not show them (largest uncertainty): {estimated}; the limits are kept "
+            "to each estimate widened by its local uncertainty"
+        )
     results, targets = _search_approaches(scene, target, target_source, request, notes)
     census = {a: _blockers(scene, targets[a], request, a) for a, r in results.items() if r.best is None}
     chosen, reasons = _choose(request, results, zone_mm, census)
@@ -99,18 +104,22 @@ def _with_nominal_path(planned: Plan, scene: PlanningScene, target, target_sourc
     """With no path safe once the estimates' uncertainty is added: the best path if the estimated
     structures were exactly where estimated. Reported as `nominal`, never as feasible: it is what a
     scan that shows the roots and the dural sac (MRI registered to the CT) would have to confirm."""
-    from dataclasses import replace
-
-    nominal_scene = replace(scene, uncertainty_mm={})
+    nominal_scene = scene.nominal()
     results, targets = _search_approaches(nominal_scene, target, target_source, request, [])
     if not any(r.best is not None for r in results.values()):
         return planned
     chosen, _ = _choose(request, results, zone_mm, {a: [] for a in results})
     result = results[chosen]
     nominal = _trajectory(nominal_scene, targets[chosen], result.best, request, chosen, result.ream_mm)
-    # Its limits are the nominal ones; its clearances still carry the estimates' uncertainty, to read beside them.
+    # Its limits are the nominal ones; its clearances still carry the estimates' uncertainty along this
+    # path (clearance to the estimate less clearance to its envelope), to read beside them.
+    envelope = _clearances_along(
+        {name: scene.fields[name] for name in scene.nominal_fields}, targets[chosen], result.best, request
+    )
     clearances = {
-        name: c.model_copy(update={"uncertainty_mm": round(scene.uncertainty_mm.get(name, 0.0), 2)})
+        name: c.model_copy(update={"uncertainty_mm": round(max(c.clearance_mm - envelope[name], 0.0), 2)})
+        if name in envelope
+        else c
         for name, c in nominal.clearances_mm.items()
     }
     nominal = nominal.model_copy(update={"clearances_mm": clearances})
@@ -379,6 +388,10 @@ def _trajectory(
     entry, depth, _ = _entry(scene, target, candidate.outward_lps, request.max_depth_mm)
     limits = scene.limits(approach)
     limits["sap"] = -ream_mm
+    # An estimated structure: the clearance to the estimate itself, and how much of it its local
+    # uncertainty takes (clearance to the estimate less that to its envelope), added to its limit.
+    nominal = _clearances_along(scene.nominal_fields, target, candidate, request)
+    uncertainty = {name: max(nominal[name] - candidate.clearances_mm[name], 0.0) for name in nominal}
     return Trajectory(
         entry_lps_mm=tuple(float(v) for v in entry),
         target_lps_mm=tuple(float(v) for v in target),
@@ -390,15 +403,29 @@ def _trajectory(
         bottleneck=candidate.bottleneck,
         clearances_mm={
             name: Clearance(
-                clearance_mm=round(value, 2),
-                limit_mm=round(limits[name], 2),
-                uncertainty_mm=round(scene.uncertainty_mm.get(name, 0.0), 2),
+                clearance_mm=round(nominal.get(name, value), 2),
+                limit_mm=round(limits[name] + uncertainty.get(name, 0.0), 2),
+                uncertainty_mm=round(uncertainty.get(name, 0.0), 2),
                 risk=RISKS[name],
             )
             for name, value in candidate.clearances_mm.items()
         },
         foraminoplasty_mm3=round(_foraminoplasty_mm3(scene, target, entry, request.cannula_diameter_mm / 2), 1),
     )
+
+
+def _clearances_along(
+    fields: dict[str, ClearanceField], target: np.ndarray, candidate: Candidate, request: PlanRequest
+) -> dict[str, float]:
+    """Clearance (mm) of the cannula surface to each field along the candidate's path, measured as
+    the search measures it."""
+    if not fields:
+        return {}
+    evaluator = PathEvaluator(
+        target, [Obstacle(field, 0.0) for field in fields.values()], request.cannula_diameter_mm / 2,
+        request.max_depth_mm,
+    )
+    return evaluator.evaluate(candidate.axial_angle, candidate.sagittal_angle, request.side).clearances_mm
 
 
 def _as_plan(request, scene, target, target_source, chosen, results, reasons) -> Plan:

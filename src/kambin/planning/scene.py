@@ -15,15 +15,16 @@ dural sac keeps its 1 mm.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import ndimage
 
 from kambin.anatomy.labels import label_by_id, nerve_root_name
 from kambin.errors import InvalidInputError
 from kambin.imaging.resample import resample_like
 from kambin.imaging.volume import Volume
-from kambin.planning.fields import ClearanceField, FieldStack
+from kambin.planning.fields import ClearanceField, FieldLevel, FieldStack, signed_distance_mm
 
 RISKS = {
     "exiting_root": "nerve injury to the exiting root (dysaesthesia, weakness)",
@@ -86,13 +87,24 @@ class PlanningScene:
     fov: Volume  # the CT grid, to tell when a path leaves the field of view
     docking_points_lps_mm: np.ndarray  # disc and herniation voxel centres (fine grid): where a tip may sit
     stack: FieldStack  # every field of `fields`, in its order, stacked for sampling together
-    # Per group: how far the structure's estimate may be from the truth (mm); 0 for structures
-    # seen in the image or given as labels. Added to the hard limits (see `limits`).
+    # Per estimated group (structures not seen in the CT, only estimated): the field of the estimate
+    # itself, while `fields` holds its envelope (the estimate widened by its local uncertainty, see
+    # `envelope_mask`), so keeping the hard limits to `fields` keeps them to the truth.
+    nominal_fields: dict[str, ClearanceField]
+    # Per estimated group: the largest uncertainty (mm) of its members, for the notes.
     uncertainty_mm: dict[str, float]
 
     def limits(self, approach: str) -> dict[str, float]:
-        """Hard limits of `approach` (LIMITS_MM) raised by each estimated structure's uncertainty."""
-        return {name: limit + self.uncertainty_mm.get(name, 0.0) for name, limit in LIMITS_MM[approach].items()}
+        """Hard limits of `approach` (LIMITS_MM); the estimates' uncertainty is in their envelopes."""
+        return dict(LIMITS_MM[approach])
+
+    def nominal(self) -> PlanningScene:
+        """The same scene with the estimated structures exactly where estimated (no envelope)."""
+        if not self.nominal_fields:
+            return self
+        fields = {name: self.nominal_fields.get(name, field) for name, field in self.fields.items()}
+        return replace(self, fields=fields, stack=FieldStack(list(fields.values())), nominal_fields={},
+                       uncertainty_mm={})
 
 
 def split_level(level: str) -> tuple[str, str]:
@@ -173,8 +185,6 @@ def _grid(centre: np.ndarray, low: np.ndarray, high: np.ndarray, spacing: float)
 def body_mask(ct: Volume) -> np.ndarray:
     """The patient's body: HU > -350, the largest connected part (not the table), holes filled
     slice by slice (bowel gas and lungs are inside the body)."""
-    from scipy import ndimage
-
     mask = np.asarray(ct.voxels) > -350
     labelled, count = ndimage.label(mask)
     if count == 0:
@@ -196,14 +206,17 @@ def build_scene(
     names: dict[str, str] | None = None,
     ids: dict[str, int] | None = None,
     geometry: LevelGeometry | None = None,
-    uncertainty_mm: dict[str, float] | None = None,
+    uncertainty: Volume | None = None,
 ) -> PlanningScene:
     """Clearance fields around `target_lps_mm`: fine within 45 mm, coarse to `approach_extent_mm`.
 
     `ids` (`label_ids(labels, names)`) and `geometry` (`level_geometry`) are computed when not given.
-    `uncertainty_mm` (registry name -> mm) marks structures that are estimates, not seen in the CT
-    (nerve roots and dural sac estimated from the bone): each group takes its members' largest.
+    `uncertainty` (mm per voxel, on the CT's grid) marks the voxels of structures that are estimates
+    (nerve roots and dural sac where the CT does not show them, discs, the peritoneal boundary): how
+    far the true structure may reach beyond them. Those groups' fields are their envelopes.
     """
+    if uncertainty is not None and not uncertainty.same_grid(ct):
+        raise InvalidInputError("the uncertainty map is not on the CT's grid; resample it onto the CT first")
     if not labels.same_grid(ct):
         raise InvalidInputError("the label map is not on the CT's grid; resample it onto the CT first")
     ids = label_ids(labels, names) if ids is None else ids
@@ -224,9 +237,14 @@ def build_scene(
     region = _crop(labels, coarse_low - COARSE_SPACING_MM, coarse_high + COARSE_SPACING_MM)
     fine_labels = resample_like(region, fine_grid, "nearest").voxels
     coarse_labels = resample_like(region, coarse_grid, "nearest").voxels
+    fine_u = coarse_u = None
+    if uncertainty is not None:
+        u_region = _crop(uncertainty, coarse_low - COARSE_SPACING_MM, coarse_high + COARSE_SPACING_MM)
+        fine_u = resample_like(u_region, fine_grid, "nearest").voxels
+        coarse_u = resample_like(u_region, coarse_grid, "nearest").voxels
     sap_fine = _sap_mask(fine_grid, fine_labels, ids, geometry, side)
     sap_coarse = resample_like(fine_grid.with_voxels(sap_fine.astype(np.uint8)), coarse_grid, "nearest").voxels > 0
-    fields = {}
+    fields, nominal_fields, group_uncertainty = {}, {}, {}
     for group, members in groups.items():
         fine = np.isin(fine_labels, members)
         coarse = np.isin(coarse_labels, members)
@@ -236,6 +254,13 @@ def build_scene(
         if not fine.any() and not coarse.any():
             continue
         fields[group] = ClearanceField.from_mask(group, fine_grid.with_voxels(fine), coarse_grid.with_voxels(coarse))
+        if fine_u is None:
+            continue
+        u_max = max(float(fine_u[fine].max(initial=0.0)), float(coarse_u[coarse].max(initial=0.0)))
+        if u_max > 0:
+            nominal_fields[group] = fields[group]
+            group_uncertainty[group] = u_max
+            fields[group] = _envelope_field(fields[group], fine_grid.with_voxels(fine), fine_u, u_max)
     if sap_fine.any():
         fields["sap"] = ClearanceField.from_mask(
             "sap", fine_grid.with_voxels(sap_fine), coarse_grid.with_voxels(sap_coarse)
@@ -260,18 +285,11 @@ def build_scene(
     # disc) and any herniated fragment.
     disc_name = f"disc_{geometry.upper}_{geometry.lower}"
     disc = fine_labels == ids[disc_name] if disc_name in ids else np.zeros(fine_labels.shape, bool)
-    from scipy import ndimage
-
     surface = disc & ~ndimage.binary_erosion(disc)
     if hernia_id is not None:
         surface |= fine_labels == hernia_id
     docking = fine_grid.ijk_to_lps(np.argwhere(surface).astype(float))
     sap_points = fine_grid.ijk_to_lps(np.argwhere(sap_fine).astype(float))
-    by_id = {i: name for name, i in ids.items()}
-    group_uncertainty = {
-        group: max((float((uncertainty_mm or {}).get(by_id[i], 0.0)) for i in members), default=0.0)
-        for group, members in groups.items()
-    }
     return PlanningScene(
         geometry,
         side,
@@ -282,8 +300,50 @@ def build_scene(
         ct,
         docking,
         FieldStack(list(fields.values())),
-        {group: value for group, value in group_uncertainty.items() if value > 0 and group in fields},
+        nominal_fields,
+        group_uncertainty,
     )
+
+
+UNCERTAINTY_STEP_MM = 0.5
+
+
+def _envelope_field(nominal: ClearanceField, fine: Volume, fine_u: np.ndarray, u_max: float) -> ClearanceField:
+    """The field of an estimated structure's envelope (`envelope_mask`): exact on the fine grid; on
+    the coarse grid, away from the target, the nominal field less the largest uncertainty, never more
+    than the exact value. Where the uncertainty is the same everywhere, the exact field is that shift."""
+    members = np.asarray(fine.voxels, dtype=bool)
+    u = fine_u[members]
+    if not members.any() or u.min() == u.max() == u_max:
+        fine_mm = nominal.levels[0].distance_mm - np.float32(u_max)
+    else:
+        fine_mm = signed_distance_mm(fine.with_voxels(envelope_mask(members, fine_u, fine.spacing_mm)))
+    first, *rest = nominal.levels
+    levels = [FieldLevel(fine_mm, first.voxel_to_lps, first.error_mm)]
+    levels += [FieldLevel(level.distance_mm - np.float32(u_max), level.voxel_to_lps, level.error_mm) for level in rest]
+    return ClearanceField(nominal.name, tuple(levels))
+
+
+def envelope_mask(members: np.ndarray, uncertainty_mm: np.ndarray, spacing_mm: np.ndarray) -> np.ndarray:
+    """Where a structure may be: every voxel within its own uncertainty of a member voxel (the union
+    of balls of radius u(y) about each member y). The signed distance to it is then
+    min over y of (|x - y| - u(y)): the distance to the structure with each part's error taken off.
+
+    Uncertainties are rounded up to `UNCERTAINTY_STEP_MM`; each step's members are dilated by an
+    exact Euclidean distance transform over their own bounding box.
+    """
+    out = members.copy()
+    u = np.where(members, np.ceil(uncertainty_mm / UNCERTAINTY_STEP_MM) * UNCERTAINTY_STEP_MM, 0.0)
+    spacing = np.asarray(spacing_mm, dtype=float)
+    for level in np.unique(u[members & (u > 0)]):
+        part = members & (u == level)
+        ijk = np.argwhere(part)
+        reach = np.ceil(level / spacing).astype(int) + 1
+        lo = np.maximum(ijk.min(axis=0) - reach, 0)
+        hi = np.minimum(ijk.max(axis=0) + reach + 1, members.shape)
+        box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+        out[box] |= ndimage.distance_transform_edt(~part[box], sampling=spacing) <= level
+    return out
 
 
 def _crop(volume: Volume, low_lps_mm: np.ndarray, high_lps_mm: np.ndarray) -> Volume:

@@ -131,7 +131,7 @@ def _run(out: Path, step: Callable[[str], None], spacing_mm: float) -> DemoResul
 
     name = timed("plan")
     request = PlanRequest(level=DEMO_LEVEL, side=DEMO_SIDE)
-    planned = plan(patient.ct, anatomy.labels, request, anatomy.names, anatomy.uncertainty_mm)
+    planned = plan(patient.ct, anatomy.labels, request, anatomy.names, anatomy.uncertainty)
     planned = planned.model_copy(
         update={"inputs": {"ct": str(result.files["CT"].name), "labels": "anatomy.nii.gz (segmented + estimated)"}}
     )

@@ -27,6 +27,8 @@ def planning_anatomy(
     Returns an `anatomy.PlanningAnatomy`. `lowest`/`highest` are the segmentation's naming hints,
     used only when `labels` is None.
     """
+    from dataclasses import replace
+
     from kambin.anatomy.labels import sidecar
     from kambin.anatomy.segmentation import segment_spine
     from kambin.anatomy.soft_tissue_estimates import PlanningAnatomy, estimate_planning_labels
@@ -46,4 +48,4 @@ def planning_anatomy(
         given = names if names is not None else sidecar(sorted(ids.values()))
         return PlanningAnatomy(labels, given, {}, notes + ["nerve roots and dural sac as given in the label map"])
     estimated = estimate_planning_labels(ct, labels, names)
-    return PlanningAnatomy(estimated.labels, estimated.names, estimated.uncertainty_mm, notes + estimated.notes)
+    return replace(estimated, notes=notes + estimated.notes)

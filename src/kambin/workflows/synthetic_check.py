@@ -113,7 +113,7 @@ def run_case(case: Case, spacing_mm: float = 1.0, anatomy: str = "segmented") ->
             from kambin.workflows.plan_ct import planning_anatomy
 
             found = planning_anatomy(patient.ct)
-            labels, names, uncertainty = found.labels, found.names, found.uncertainty_mm
+            labels, names, uncertainty = found.labels, found.names, found.uncertainty
         seconds["anatomy"] = time.perf_counter() - start
         start = time.perf_counter()
         result = plan(patient.ct, labels, PlanRequest(level=case.level, side=case.side), names, uncertainty)
