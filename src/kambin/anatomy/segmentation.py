@@ -7,7 +7,8 @@ Pipeline (each step its own module):
   3. find the body midline by mirror symmetry and the body column (`anatomy.column`), and the
      discs along it from the endplate signature, chosen together by dynamic programming
      (`anatomy.discs`);
-  4. split the bone into vertebrae by a marker-controlled watershed (`anatomy.vertebra_split`);
+  4. split the bone into vertebrae: each voxel to the nearest body marker along the bone, joint
+     spaces costly to cross (`anatomy.vertebra_split`);
   5. tell the sacrum by its sacroiliac joints, and label the hip bones (`anatomy.pelvis`);
   6. name the vertebrae from the sacrum, the last ribs or the user's hint (`anatomy.identification`);
   7. bring the labels back onto the CT's grid (nearest neighbour).
@@ -55,8 +56,8 @@ S1_HEIGHT_RANGE_MM = (18.0, 40.0)
 IN_VIEW_FRACTION = 0.75
 #: Voxels at most this size (mm, on every axis) resolve a facet or costovertebral joint space (1-4 mm
 #: wide; Standring, Gray's Anatomy): the dark line between the two cortices is then sharper in the
-#: unsmoothed CT than the cancellous interior of a lamina, and the watershed's relief is taken from
-#: it, so that a neighbour's flood stops there (ten phantoms, 1.0 and 0.8x0.8x1.5 mm: mean Dice
+#: unsmoothed CT than the cancellous interior of a lamina, and the split's joint cost is taken from
+#: it, so that a neighbour's path through the joint is dear (ten phantoms, 1.0 and 0.8x0.8x1.5 mm: mean Dice
 #: 0.90 -> 0.91). Thicker slices blur the joint away and leave interpolation steps on the
 #: 1 mm grid instead; there the 0.6 mm smoothing is kept (VerSe, 1x1x3 mm: mean Dice 0.80 with it,
 #: 0.77 without).
@@ -154,7 +155,7 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
     # The vertebrae's own edges: the threshold with the blur halo peeled (`bone.bone_mask`), on
     # the crop only (the peel's 5 mm maximum filter is the costliest step on the whole grid).
     bone_crop = bone_mask(smoothed[box], WORKING_SPACING_MM)
-    # The watershed's relief (joint spaces, `vertebra_split`) on the unsmoothed CT where its voxels
+    # The split's joint cost (`vertebra_split`) on the unsmoothed CT where its voxels
     # can show a joint space (see THIN_VOXEL_MM), else on the smoothed one.
     thin = float(ct.spacing_mm.max()) <= THIN_VOXEL_MM
     labels, other = split_vertebrae((voxels if thin else smoothed)[box], bone_crop, column, offset)
