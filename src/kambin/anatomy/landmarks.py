@@ -61,6 +61,23 @@ S1_PEDICLE_HEIGHT_MM = 14.0
 #: the facet's margin and of the spinous process's posterior border (see the module docstring).
 SAP_TIP_CAP_MM = 3.0
 SPINOUS_TIP_CAP_MM = 3.0
+#: Where the tips may lie in their own vertebra's frame (mm). The SAP tip rises into the foramen
+#: below the upper vertebra's pedicle: foraminal height 19-23 mm from the lower pedicle's top, about
+#: 1 mm under the superior endplate (Hasegawa 1995; Panjabi 1992), so at most 25 mm above the endplate,
+#: and at least 3 mm above it (the facet joint's centre is at the posterior disc's mid-height or above).
+SAP_TIP_ABOVE_ENDPLATE_MM = 25.0
+SAP_TIP_MIN_ABOVE_ENDPLATE_MM = 3.0
+#: The SAP rises from the posterior end of its pedicle (pedicle 10-15 mm long behind the posterior
+#: wall, Zindrick 1987), the facet joint lying behind the pedicle and lateral to the canal (Panjabi MM
+#: et al., Spine 1993;18(10):1298-1310): searched from 4 mm medial to 14 mm lateral of the pedicle's
+#: centre line (u, mm) and 8 to 28 mm behind the posterior wall (v, mm).
+SAP_REGION_U_MM = (-4.0, 14.0)
+SAP_REGION_V_MM = (8.0, 28.0)
+#: The lumbar spinous process runs back and slightly down from the lamina: its tip lies between the
+#: level of the inferior endplate less 12 mm (about the disc below) and the superior endplate; its
+#: length behind the canal is 25-35 mm (lamina and process, Panjabi 1992), at least 15 mm.
+SPINOUS_TIP_BAND_MM = (12.0, 0.0)
+SPINOUS_MIN_LENGTH_MM = 15.0
 
 
 @dataclass
@@ -167,6 +184,11 @@ def vertebra_landmarks(labels: Volume, label_id: int, name: str, is_sacral: bool
         raise InvalidInputError(f"{name} (label {label_id}) has no part thick enough to be a vertebral body")
     sizes = np.bincount(lab.ravel())[1:]
     core = lab == int(np.argmax(sizes)) + 1
+    # the vertebra is one piece of bone: pieces of the label not connected to its body (a neighbour's
+    # process given this label by a segmentation) are not measured
+    pieces, _ = ndimage.label(mask)
+    mask = pieces == np.bincount(pieces[core & mask]).argmax()
+    core &= mask
     core_pts = to_lps(np.argwhere(core))
     all_pts = to_lps(np.argwhere(mask))
     c0 = core_pts.mean(axis=0)
@@ -459,25 +481,40 @@ def _pedicles(lm: VertebraLandmarks, loc: np.ndarray, step: float) -> None:
 
 
 def _processes(lm: VertebraLandmarks, loc: np.ndarray, spacing: np.ndarray, direction: np.ndarray) -> None:
-    """Superior articular process tips and the spinous process tip (see the module docstring)."""
-    vp = lm.posterior_wall_v_mm
+    """Superior articular process tips and the spinous process tip (see the module docstring).
+
+    Each is searched where the process lies in its own vertebra, so that a neighbour's bone given this
+    vertebra's label is not taken for it: the SAP tip behind its pedicle (`SAP_REGION_U_MM`,
+    `SAP_REGION_V_MM`), above the superior endplate and at most `SAP_TIP_ABOVE_ENDPLATE_MM` above it,
+    with no bone of this label above that in its column; the
+    spinous tip within `SPINOUS_TIP_BAND_MM` of the body's height and at least
+    `SPINOUS_MIN_LENGTH_MM` behind the canal. A process not found there is left out.
+    """
+    vp, h = lm.posterior_wall_v_mm, lm.body_height_mm
     # half a voxel's extent along each local axis: the surface lies that far beyond the last centre
     half_voxel = 0.5 * np.abs(lm.axes_lps.T @ direction) @ spacing
     for side, s in SIDES.items():
-        sel = (s * loc[:, 0] > 4.0) & (loc[:, 1] > vp + 6.0)
-        pts = loc[sel]
-        if len(pts) < 10:
+        if side not in lm.pedicle_u_mm:
             continue
-        top = float(pts[:, 2].max()) + half_voxel[2]
-        cap = pts[pts[:, 2] > top - SAP_TIP_CAP_MM]
-        if top > lm.body_height_mm / 2:
-            lm.superior_articular_process_tip_lps_mm[side] = lm.point(cap[:, 0].mean(), cap[:, 1].mean(), top)
+        au = s * loc[:, 0] - lm.pedicle_u_mm[side]
+        column = loc[(au > SAP_REGION_U_MM[0]) & (au < SAP_REGION_U_MM[1]) & (loc[:, 1] > vp + SAP_REGION_V_MM[0])]
+        column = column[column[:, 1] < vp + SAP_REGION_V_MM[1]]
+        if len(column) < 10 or column[:, 2].max() > h / 2 + SAP_TIP_ABOVE_ENDPLATE_MM:
+            continue
+        top = float(column[:, 2].max()) + half_voxel[2]
+        if top < h / 2 + SAP_TIP_MIN_ABOVE_ENDPLATE_MM:
+            continue
+        cap = column[column[:, 2] > top - SAP_TIP_CAP_MM]
+        lm.superior_articular_process_tip_lps_mm[side] = lm.point(cap[:, 0].mean(), cap[:, 1].mean(), top)
     if lm.is_sacral:
         return
-    sel = (np.abs(loc[:, 0]) < 6.0) & (loc[:, 1] > vp + 10.0)
-    pts = loc[sel]
+    band = (loc[:, 2] > -h / 2 - SPINOUS_TIP_BAND_MM[0]) & (loc[:, 2] < h / 2 + SPINOUS_TIP_BAND_MM[1])
+    pts = loc[(np.abs(loc[:, 0]) < 6.0) & (loc[:, 1] > vp + 10.0) & band]
     if len(pts) < 10:
         return
     back = float(pts[:, 1].max()) + half_voxel[1]
+    canal_back = vp + (lm.canal_depth_mm if np.isfinite(lm.canal_depth_mm) else 15.0)
+    if back < canal_back + SPINOUS_MIN_LENGTH_MM:
+        return
     cap = pts[pts[:, 1] > back - SPINOUS_TIP_CAP_MM]
     lm.spinous_process_tip_lps_mm = lm.point(cap[:, 0].mean(), back, cap[:, 2].mean())
