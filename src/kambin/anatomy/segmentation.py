@@ -23,9 +23,19 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import SimpleITK as sitk
 from scipy import ndimage as ndi
 
-from kambin.anatomy.bone import BONE_HU, bone_mask, midline_x, smooth_hu
+from kambin.anatomy.bone import (
+    BONE_HU,
+    EDGE_FRACTION,
+    EDGE_WINDOW_MM,
+    SMOOTHING_MM,
+    SOFT_TISSUE_HU,
+    bone_mask,
+    midline_x,
+    smooth_hu,
+)
 from kambin.anatomy.column import Column, Disc, find_column
 from kambin.anatomy.identification import Evidence, has_sacrum, name_segments, rib_sides
 from kambin.anatomy.label_io import write_label_map
@@ -223,8 +233,11 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
         pelvis = [n for n, m in (("hip_left", left), ("hip_right", right)) if m.any()]
     labels_work = work.with_voxels(out_work, modality="SEG")
     labels_ct = resample_like(labels_work, ct, "nearest", fill_value=0)
+    ct_labels = labels_ct.voxels.astype(np.uint8)
+    if thin:
+        _peel_on_ct_grid(ct_labels, ct, [label_id(_registry_name(v)) for v in names])
     labels_ct = Volume(
-        voxels=labels_ct.voxels.astype(np.uint8),
+        voxels=ct_labels,
         voxel_to_lps=ct.voxel_to_lps,
         modality="SEG",
         source=ct.source,
@@ -240,6 +253,33 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
         disc_centres_lps_mm=discs_lps,
         pelvis=pelvis,
     )
+
+
+def _peel_on_ct_grid(labels: np.ndarray, ct: Volume, ids: list[int]) -> None:
+    """Peel the blur halo off the vertebrae's outer surface again on the CT's own grid, in place.
+
+    Labels come back from the 1 mm working grid by nearest neighbour, so on a finer CT their edge
+    is up to half a working voxel off, outward as often as not where the threshold already leans
+    outward (`bone.bone_mask`). The same edge rule (`bone.EDGE_FRACTION` of the way from soft
+    tissue to the brightest bone within `bone.EDGE_WINDOW_MM`) is applied once more to the outer
+    surface voxels of the vertebra labels, on the CT smoothed by `bone.SMOOTHING_MM`. Only for CTs
+    of thin voxels (THIN_VOXEL_MM): with thick slices a surface voxel's own partial volume holds
+    bone and expert masks include it (VerSe, 1x1x3 mm: mean Dice 0.81 -> 0.80 with this peel).
+    """
+    inside = np.isin(labels, ids)
+    boxes = ndi.find_objects(inside.astype(np.uint8))
+    if not boxes or boxes[0] is None:
+        return
+    box = tuple(slice(max(0, b.start - 3), b.stop + 3) for b in boxes[0])
+    image = sitk.GetImageFromArray(np.ascontiguousarray(ct.voxels[box], dtype=np.float32))
+    image.SetSpacing([float(s) for s in ct.spacing_mm[::-1]])  # numpy (i, j, k) is SimpleITK's (k, j, i)
+    hu = sitk.GetArrayFromImage(sitk.SmoothingRecursiveGaussian(image, SMOOTHING_MM))
+    size = [max(3, int(round(EDGE_WINDOW_MM / s)) | 1) for s in ct.spacing_mm]
+    local_max = ndi.maximum_filter(np.clip(hu, -32768, 32767).astype(np.int16), size=size).astype(np.float32)
+    halo = hu < SOFT_TISSUE_HU + EDGE_FRACTION * (local_max - SOFT_TISSUE_HU)
+    mask = inside[box]
+    surface = mask & ~ndi.binary_erosion(mask)
+    labels[box][surface & halo] = 0
 
 
 def _in_view(column: Column, count: int) -> tuple[bool, ...]:
