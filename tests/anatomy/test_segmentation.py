@@ -68,10 +68,11 @@ def _best_match(predicted, truth):
     return out
 
 
-# Floors asserted: what this classical pipeline reaches (measured in bench/bench_segmentation.py),
-# below the targets (VerSe mean 0.85, phantoms 0.92 per vertebra), which are not met yet.
+# Floors asserted: what this classical pipeline reaches (measured in bench/bench_segmentation.py:
+# VerSe min 0.74, mean 0.81; the three phantoms below min 0.92, mean 0.93-0.94), less a margin for
+# noise. The VerSe target (mean 0.85) and per-vertebra phantom target (0.92) are not met yet.
 VERSE_MIN_DICE = 0.70
-VERSE_MEAN_DICE = 0.78
+VERSE_MEAN_DICE = 0.79
 
 
 @pytest.fixture(scope="module")
@@ -166,8 +167,8 @@ SYNTHETIC_CASES = [
     (1, "paracentral-herniation", (0.8, 0.8, 1.5)),
     (3, "high-iliac-crest", (0.8, 0.8, 1.5)),
 ]
-SYNTHETIC_MIN_DICE = 0.80
-SYNTHETIC_MEAN_DICE = 0.87
+SYNTHETIC_MIN_DICE = 0.88
+SYNTHETIC_MEAN_DICE = 0.91
 CREST_TOLERANCE_MM = 3.0
 
 
