@@ -35,6 +35,25 @@ def run(report) -> None:
             approach=result.approach,
             evaluations={a: s["evaluations"] for a, s in result.search.items()},
         )
+    # The same from the CT alone: segmented, estimated, with the estimates' uncertainty map (the
+    # envelope fields cost a distance transform more per estimated structure). Anatomy not timed here.
+    from kambin.workflows.plan_ct import planning_anatomy
+
+    anatomy = planning_anatomy(patient.ct)
+    for level in ("L3-L4", "L4-L5", "L5-S1"):
+        request = PlanRequest(level=level, side="left")
+        start = time.perf_counter()
+        result = planner.plan(patient.ct, anatomy.labels, request, anatomy.names, anatomy.uncertainty)
+        seconds = time.perf_counter() - start
+        report(
+            name=f"plan_time_from_ct_{level}",
+            value=round(seconds, 2),
+            unit="s",
+            baseline="target",
+            baseline_value=2.0,
+            feasible=result.feasible,
+            nominal=result.nominal is not None,
+        )
     # Search alone, L4-L5 transforaminal, 1 degree: branch-and-bound against every direction.
     request = PlanRequest(level="L4-L5", side="left", resolution_deg=1.0)
     target = np.array(planner.plan(patient.ct, patient.labels, request).target_lps_mm)

@@ -82,11 +82,39 @@ def test_exiting_roots_within_their_uncertainty_in_the_foramen(estimated):
             dense, rad = _dense(est.points_lps_mm, est.radii_mm)
             d, i = cKDTree(dense).query(pts[near])
             excess = d + radii[near] - rad[i]  # how far the true surface reaches out of the estimate
-            limit = anatomy.uncertainty_mm[t.exiting_root]
-            assert limit == root_uncertainty_mm(t.exiting_root.split("_")[2])
+            limit = root_uncertainty_mm(t.exiting_root.split("_")[2])
+            assert 0 < anatomy.uncertainty_mm[t.exiting_root] <= limit
             assert excess.max() < limit, (level, side, excess.max())
             if level != "L5-S1":
                 assert d.mean() < 1.5, (level, side, d.mean())
+
+
+def test_true_roots_and_sac_inside_the_labels_widened_by_their_local_uncertainty(estimated):
+    """The planner keeps its limits to each estimate widened by its per-voxel uncertainty (seen on the
+    CT: small; estimated: large): on this patient, not one of those it was calibrated on, the true
+    exiting roots near their foramen and the true sac must lie inside those envelopes."""
+    from kambin.planning.scene import envelope_mask
+
+    patient, _, anatomy = estimated
+    out, true = np.asarray(anatomy.labels.voxels), np.asarray(patient.labels.voxels)
+    uncertainty = np.asarray(anatomy.uncertainty.voxels)
+    spacing = patient.ct.spacing_mm
+    assert uncertainty[out == 0].max() == 0
+    seen_somewhere = False
+    for level, truth in patient.truth.levels.items():
+        for side in ("left", "right"):
+            t = getattr(truth, side)
+            ids = label_id(t.exiting_root)
+            label = out == ids
+            root = true == ids
+            ijk = np.argwhere(root)
+            far = np.linalg.norm(patient.ct.ijk_to_lps(ijk.astype(float)) - t.foramen_centre_lps_mm, axis=1) > 20.0
+            root[tuple(ijk[far].T)] = False
+            envelope = envelope_mask(label, np.where(label, uncertainty, 0.0), spacing)
+            outside = ndimage.distance_transform_edt(~envelope, sampling=spacing)[root]
+            assert outside.max(initial=0.0) <= spacing.max() + 1e-6, (level, side, outside.max())
+            seen_somewhere |= bool(uncertainty[label].min() < root_uncertainty_mm(t.exiting_root.split("_")[2]))
+    assert seen_somewhere  # some root is seen on the CT, with a smaller uncertainty there
 
 
 def test_dural_sac_within_its_uncertainty(estimated):

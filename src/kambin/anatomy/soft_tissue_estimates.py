@@ -93,13 +93,23 @@ UNCERTAINTY_MM = {
 }
 
 
-#: Where the CT shows the root or the sac (`neural_on_ct`): 2 mm on a seen section, growing by
-#: 0.4 mm (roots) or 0.3 mm (sac) per mm along the centreline away from it, up to the estimate's
-#: own. The smallest of (1.5, 2.0, 2.5) x (0.2, 0.3, 0.4, 0.5) that keeps every true voxel of the
-#: same 8 patients inside the widened labels, from segmented and from true bone (at 1.5 mm on a
-#: seen section the true sac reached one voxel outside in 3 patients).
+#: Where the CT shows the root or the sac (`neural_on_ct`): 2 mm on a seen section, growing per mm
+#: along the centreline away from it, up to the estimate's own. For each class, the smallest rate
+#: of (0.1, 0.15, 0.2, 0.3, 0.4) that keeps every true voxel of the same 8 patients inside the
+#: widened labels, from segmented and from true bone, with a step of margin where one was needed:
+#: roots L1-L4 0.4 (0.3 leaves the stenotic seed 1's L4 root one voxel out from true bone), L5
+#: 0.2 and the sac 0.2 (0.1 already holds). At 1.5 mm on a seen section the true sac reached one
+#: voxel outside in 3 patients.
 ROOT_SEEN = SeenUncertainty(seen_mm=2.0, per_mm=0.4)
-SAC_SEEN = SeenUncertainty(seen_mm=2.0, per_mm=0.3)
+L5_ROOT_SEEN = SeenUncertainty(seen_mm=2.0, per_mm=0.2)
+SAC_SEEN = SeenUncertainty(seen_mm=2.0, per_mm=0.2)
+
+
+def seen_rule(name: str) -> SeenUncertainty:
+    """How the uncertainty of structure `name` (dural_sac, nerve_root_L5_left, ...) grows from where it is seen."""
+    if name == "dural_sac":
+        return SAC_SEEN
+    return L5_ROOT_SEEN if name.split("_")[2] == "L5" else ROOT_SEEN
 
 
 def root_uncertainty_mm(vertebra: str) -> float:
@@ -139,6 +149,8 @@ class PlanningAnatomy:
         uncertainty: float32 Volume on the CT grid: per voxel of an estimated structure, how far (mm)
             the true structure may reach beyond it there (0 elsewhere); `uncertainty_mm` is its
             largest value per structure.
+        untraced: the sac's and the roots' anatomical estimates before tracing on the CT.
+        seen_fraction: per traced structure, the share of its centreline seen on the CT.
     """
 
     labels: Volume
@@ -150,6 +162,8 @@ class PlanningAnatomy:
     dural_sac: Tube | None = None
     roots: dict[str, Tube] = field(default_factory=dict)
     uncertainty: Volume | None = None
+    untraced: dict[str, Tube] = field(default_factory=dict)
+    seen_fraction: dict[str, float] = field(default_factory=dict)
 
 
 # --- vertebrae -------------------------------------------------------------------------------
@@ -722,8 +736,8 @@ def estimate_with_body(
         estimate_mm = UNCERTAINTY_MM["dural_sac"] if tube.name == "dural_sac" else root_uncertainty_mm(
             tube.name.split("_")[2]
         )
-        rule = SAC_SEEN if tube.name == "dural_sac" else ROOT_SEEN
-        paint_traced(out, voxel_u, vertebra_labels, tube, label_id(tube.name), tube.uncertainty_mm(rule, estimate_mm),
+        paint_traced(out, voxel_u, vertebra_labels, tube, label_id(tube.name),
+                     tube.uncertainty_mm(seen_rule(tube.name), estimate_mm),
                      protect)
     seen = {n: t.seen_fraction for n, t in traced.items()}
     notes.append(
@@ -749,7 +763,7 @@ def estimate_with_body(
         voxel_u[out == i] = uncertainty[n]
     notes.append(
         "uncertainties: largest errors measured on synthetic patients (bench/bench_anatomy.py), see UNCERTAINTY_MM, "
-        "ROOT_SEEN and SAC_SEEN"
+        "and seen_rule"
     )
     anatomy = PlanningAnatomy(
         labels=vertebra_labels.with_voxels(out, modality="SEG"),
@@ -761,6 +775,8 @@ def estimate_with_body(
         dural_sac=Tube("dural_sac", traced["dural_sac"].points_lps_mm, traced["dural_sac"].radii_mm),
         roots={name: Tube(name, traced[name].points_lps_mm, traced[name].radii_mm) for name in roots},
         uncertainty=vertebra_labels.with_voxels(voxel_u, modality="unknown"),
+        untraced={"dural_sac": sac, **roots},
+        seen_fraction=seen,
     )
     return anatomy, body
 
