@@ -1,9 +1,9 @@
 """SpineModel against the synthetic patient's ground truth (issue 4's floors).
 
-Asserted: landmarks within 1.5 mm and Kambin's inscribed-circle diameter within 1 mm of the truth,
-measured from the truth's bone labels only (vertebrae, sacrum, hips: what a good segmentation
+Asserted: every landmark within 1.5 mm and Kambin's inscribed-circle diameter within 1 mm of the
+truth, measured from the truth's bone labels only (vertebrae, sacrum, hips: what a good segmentation
 gives); from `segment_spine`'s labels (the CT alone) the same figures are measured and held to
-the looser bounds the current segmentation allows (see bench/bench_anatomy.py for the sweep).
+the bounds the current segmentation allows (see bench/bench_anatomy.py for the sweep).
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import json
 import numpy as np
 import pytest
 
+from kambin.anatomy.labels import label_id
 from kambin.anatomy.segmentation import segment_spine
 from kambin.anatomy.soft_tissue_estimates import bone_names, measure_vertebrae
 from kambin.anatomy.spine_model import SpineModel, _vertebra_model, build_spine_model
@@ -70,8 +71,9 @@ def inscribed_errors(model: SpineModel, truth, levels) -> list[float]:
 def herniated():
     patient = make_patient(21, pathology="paracentral-herniation", level="L4-L5", side="left")
     from_truth = build_spine_model(patient.ct, bone_only(patient))
-    from_ct = build_spine_model(patient.ct, segment_spine(patient.ct).labels)
-    return patient, from_truth, from_ct
+    ct_labels = segment_spine(patient.ct).labels
+    from_ct = build_spine_model(patient.ct, ct_labels)
+    return patient, from_truth, from_ct, ct_labels
 
 
 @pytest.fixture(scope="module")
@@ -100,36 +102,76 @@ def test_landmarks_from_truth_bone_within_1_5_mm(which, request):
     patient, model = request.getfixturevalue(which)[:2]
     errors = landmark_errors(model, patient.truth)
     worst = {kind: round(max(values), 2) for kind, values in errors.items()}
-    # body, endplates and pedicles: every one within 1.5 mm
-    assert all(worst[kind] < 1.5 for kind in ("body_centre", "endplate_centre", "pedicle_centre")), worst
-    # process tips (a rounded bone end; the truth's tip is its bulb's centre): within 1.5 mm on
-    # average, 2.5 mm each (short of the 1.5 mm floor; see the report of bench/bench_anatomy.py)
-    assert all(np.mean(errors[kind]) < 1.5 and worst[kind] < 2.5 for kind in ("sap_tip", "spinous_tip")), worst
+    # every landmark of every kind within issue 4's 1.5 mm, and every one found (both SAPs of L2-L5, the
+    # SAPs the truth lists; a spinous tip on each of L1-L5)
+    assert all(value < 1.5 for value in worst.values()), worst
+    assert len(errors["sap_tip"]) == 8 and len(errors["spinous_tip"]) == 5, {k: len(v) for k, v in errors.items()}
 
 
 def test_kambin_inscribed_circle_from_truth_bone_within_1_mm(herniated):
-    patient, model, _ = herniated
-    # L5-S1 is measured and reported by bench/bench_anatomy.py, not held to 1 mm here: its triangle is
-    # bounded by the L5 ganglion, which the phantom's root model pushes 3-4 mm lower than its own
-    # control points (a smooth-union artefact the estimate does not reproduce).
-    errors = inscribed_errors(model, patient.truth, ("L1-L2", "L2-L3", "L3-L4", "L4-L5"))
-    assert max(errors) < 1.0, errors
-    assert np.mean(errors) < 0.5
+    patient, model = herniated[:2]
+    levels = ("L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1")
+    errors = dict(
+        zip(
+            [(lv, side) for lv in levels for side in ("left", "right")],
+            inscribed_errors(model, patient.truth, levels),
+            strict=True,
+        )
+    )
+    # every level within 1 mm, L5-S1 included (its 1-2 mm came from S1's frame, tilted by taking the
+    # label's cut under S1 for an endplate); the herniated side's triangle is bounded by roots estimated
+    # around the fragment (soft_tissue_estimates), held to 1.5 mm
+    herniated_side = ("L4-L5", "left")
+    others = [e for key, e in errors.items() if key != herniated_side]
+    assert max(others) < 1.0, errors
+    assert errors[herniated_side] < 1.5, errors
+    assert np.mean(list(errors.values())) < 0.5, errors
+
+
+def tip_errors_where_labelled_own(model: SpineModel, truth, labels: Volume, names) -> dict[str, list[float]]:
+    """Tip errors (mm) of the processes whose bone 1.5 mm inside the true tip carries their own
+    vertebra's label in `labels` (a tip cannot be right where the segmentation gives its process to a
+    neighbour)."""
+    voxels = np.asarray(labels.voxels)
+
+    def own(point, inward, name) -> bool:
+        ijk = np.rint(labels.lps_to_ijk((np.asarray(point) + 1.5 * inward)[None])[0]).astype(int)
+        return int(voxels[tuple(ijk)]) == label_id(f"vertebrae_{name}")
+
+    out: dict[str, list[float]] = {"sap_tip": [], "spinous_tip": []}
+    for name in names:
+        m, t = model.vertebrae[name], truth.vertebrae[name]
+        down, front = -np.asarray(m.axes_lps[2]), -np.asarray(m.axes_lps[1])
+        for side, tip in t.superior_articular_process_tip_lps_mm.items():
+            if own(tip, down, name):
+                found = m.superior_articular_process_tip_lps_mm.get(side)
+                out["sap_tip"].append(np.inf if found is None else float(np.linalg.norm(np.subtract(found, tip))))
+        if t.spinous_process_tip_lps_mm is not None and own(t.spinous_process_tip_lps_mm, front, name):
+            found = m.spinous_process_tip_lps_mm
+            out["spinous_tip"].append(
+                np.inf if found is None else float(np.linalg.norm(np.subtract(found, t.spinous_process_tip_lps_mm)))
+            )
+    return out
 
 
 def test_from_ct_alone_landmarks_and_triangle(herniated):
-    """Through segment_spine: endplates and SAP tips follow the segmentation's surface (its Dice is
-    being raised); held to 4 mm (landmarks) and 1.5 mm (inscribed circle) for now."""
-    patient, _, from_ct = herniated
-    errors = landmark_errors(from_ct, patient.truth, ("L2", "L3", "L4", "L5"))
-    assert max(errors["body_centre"]) < 3.0, errors["body_centre"]
-    assert np.median(errors["pedicle_centre"]) < 1.5, errors["pedicle_centre"]
+    """Through segment_spine: body, endplates and pedicles within about the floor; the process tips
+    within the floor wherever segment_spine gives the process its own vertebra's label (where it gives
+    it to a neighbour the tip is left out or wrong: bench/bench_anatomy.py reports those too)."""
+    patient, _, from_ct, ct_labels = herniated
+    names = ("L2", "L3", "L4", "L5")
+    errors = landmark_errors(from_ct, patient.truth, names)
+    assert max(errors["body_centre"]) < 1.5, errors["body_centre"]
+    assert max(errors["endplate_centre"]) < 1.5, errors["endplate_centre"]
+    assert np.median(errors["pedicle_centre"]) < 1.5 and max(errors["pedicle_centre"]) < 2.0, errors["pedicle_centre"]
+    for kind, values in tip_errors_where_labelled_own(from_ct, patient.truth, ct_labels, names).items():
+        assert len(values) >= 2 and max(values) < 1.5, (kind, values)
     ins = inscribed_errors(from_ct, patient.truth, ("L2-L3", "L3-L4", "L4-L5"))
     assert max(ins) < 1.5, ins
 
 
 def test_discs_foramina_and_crest_against_truth(herniated):
-    patient, model, _ = herniated
+    patient, model = herniated[:2]
     truth = patient.truth
     for level, lv in model.levels.items():
         t = truth.levels[level]
@@ -146,7 +188,7 @@ def test_discs_foramina_and_crest_against_truth(herniated):
 
 
 def test_model_is_json_round_trip_with_estimates_and_disclaimer(herniated):
-    _, model, _ = herniated
+    model = herniated[1]
     data = json.loads(model.model_dump_json())
     assert "not a medical device" in data["disclaimer"].lower()
     again = SpineModel.model_validate(data)
