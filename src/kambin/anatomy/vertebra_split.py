@@ -113,8 +113,8 @@ def split_vertebrae(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Label each vertebra's bone on a crop of the working grid.
 
-    `hu` is the CT on the crop (smoothed or not: `segmentation.THIN_VOXEL_MM`), whose joint spaces
-    make the split's cost; `offset_xyz` is the crop's corner in the full working grid (the column
+    `hu` is the CT on the crop (unsmoothed: joint spaces are sharper), whose joint spaces make the
+    split's cost; `offset_xyz` is the crop's corner in the full working grid (the column
     is in full-grid coordinates). Returns labels (0 none, 1 + segment index per vertebra, cranial first) and an
     array `other` (bone cut off as ribs/ilia).
     """
