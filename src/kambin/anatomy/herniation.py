@@ -40,6 +40,8 @@ REACH_MM = 8.0
 MIGRATION_MM = 15.0
 FORAMEN_MM = 8.0  # the posterior band of the disc (canal and foramina) where fragments lie, in front of its margin
 ATTACH_MM = 10.0  # extraforaminal fragments may lie several mm from their disc, across fat
+EDGE_HU = 40.0  # above nerve root (about 30) and below disc density: a rim voxel mostly fragment
+EDGE_MM = 1.0
 MIN_VOLUME_MM3 = 100.0  # smaller finds were partial-volume specks in the phantom's canal
 SEARCH_MM = 40.0  # half-size of the box around the disc centre
 
@@ -117,7 +119,12 @@ def find_herniations(
             if outside.sum() * voxel_mm3 < MIN_VOLUME_MM3 or nearest_mm[n - 1] > ATTACH_MM:
                 continue
             attached_ids = np.unique(whole[outside])
-            ijk = np.argwhere(outside | (np.isin(whole, attached_ids) & seeds)) + lo
+            fragment = outside | (np.isin(whole, attached_ids) & seeds)
+            # Its partial-volume rim: the smoothing and the scanner's blur lower the fragment's edge
+            # below LOW_HU; neighbours still denser than root or muscle are mostly fragment.
+            for _ in range(int(round(EDGE_MM / spacing.min()))):
+                fragment |= ndimage.binary_dilation(fragment) & (hu >= EDGE_HU) & ~near_bone & ~disc & ~other_discs
+            ijk = np.argwhere(fragment) + lo
             volume = len(ijk) * voxel_mm3
             centroid = ct.ijk_to_lps(ijk.mean(axis=0))
             offset = centroid[0] - centre[0]
