@@ -1,36 +1,31 @@
-"""Split the bone around the column into vertebrae: markers between the discs, then a geodesic split.
+"""Split the bone around the column into vertebrae: markers between the discs, then a watershed.
 
 Each segment of the column between two disc planes gets a marker in its body's core (and a
-vertebra cut by the crop beyond the end disc, the bone past it). Every bone voxel then goes to the
-marker nearest to it along a path inside the bone, where each millimetre of path costs more the
-deeper the narrow dark gap it crosses (the black top-hat of the CT: a joint space between two
-bright cortices). This is a geodesic Voronoi partition with a cost (Dijkstra 1959 from all markers
-at once; the marker-based geodesic segmentation of Criminisi et al., GeoS, ECCV 2008): a vertebra
-reaches its arch through its own pedicles, along cortex that costs little, while a neighbour
-reaching it must pay for every millimetre of the facet joint or lamina contact it crosses. (The
-marker-controlled watershed it replaces, Beucher and Meyer 1993, floods in order of relief level,
-so a neighbour crossed a joint whose level was below that of a lamina's cancellous interior, and
-took the whole arch: ten phantoms mean Dice 0.915 with it, see bench_segmentation.) Bone far from
-the midline (ribs, ilia) gets its own "other" marker so that it is cut off at the costovertebral
-and sacro-iliac joints instead of being claimed by a vertebra. The cancellous interior that the
+vertebra cut by the crop beyond the end disc, the bone past it). A marker-controlled watershed
+(Beucher and Meyer 1993; SimpleITK's MorphologicalWatershedFromMarkers) floods the bone from those
+markers over a relief that is flat in bone and high in narrow dark gaps (the black top-hat of the
+CT: joint spaces between two bright cortices), so each body floods its own pedicles and posterior
+elements at an even pace and the boundaries fall at the facet joints and discs. Bone far from the
+midline (ribs, ilia) gets its own "other" marker so that it is cut off at the costovertebral and
+sacro-iliac joints instead of being claimed by a vertebra. The cancellous interior that the
 threshold misses is filled afterwards per vertebra: in sagittal planes everywhere, and in axial
 and coronal planes inside the body's core box only (an axial fill elsewhere would close the
 spinal canal, a coronal one the interlaminar window, and a fill of all vertebrae together would
 close disc spaces that osteophytes enclose).
 """
+
 from __future__ import annotations
 
 import numpy as np
+import SimpleITK as sitk
 from scipy import ndimage as ndi
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import dijkstra
 
 from kambin.anatomy.bone import fill_holes_in_planes
 from kambin.anatomy.column import Column
 
 # The marker is the body's whole cross-section near the column line, cortex included: a marker in
 # the cancellous core alone loses the body's own cortex to a neighbour flooding along bright
-# bone (osteophytes, bridging).
+# bone (osteophytes, bridging), because a watershed floods in order of level.
 MARKER_HALF_WIDTH_MM = 16.0
 MARKER_HALF_DEPTH_MM = 13.0
 MARKER_DISC_MARGIN_MM = 3.0
@@ -55,49 +50,8 @@ LOWEST_MARKER_EXTRA_MM = 30.0
 #: 1-4 mm wide, plus blur (Standring, Gray's Anatomy); a disc (8-12 mm) is dark anyway.
 
 JOINT_GAP_MM = 7.0
-
-
-#: Extra cost of a millimetre of path per 1000 HU of gap depth: a joint space 500-1500 HU deep
-#: (between 1000+ HU cortices) costs 75-225 mm of bone per millimetre crossed, about the length of
-#: a whole arch, while a lamina's cancellous interior is bypassed along its cortex. Measured on
-#: phantoms: 20 (mean Dice 0.898 on seeds 0, 2, 6), 60 (0.914), 150 (0.922), 400 (0.922).
-GAP_COST_PER_KHU = 150.0
-
-
-def geodesic_split(markers: np.ndarray, region: np.ndarray, gap_depth: np.ndarray) -> np.ndarray:
-    """Label each voxel of `region` with the marker nearest to it in cost-weighted geodesic distance.
-
-    Dijkstra (1959) on the 6-connected voxel graph of `region`, from all marker voxels at once
-    (scipy's `dijkstra` with `min_only`, which also returns the source each voxel was reached
-    from); a step costs 1 mm times the mean of its two voxels' costs, 1 + GAP_COST_PER_KHU * the
-    gap depth in kHU. Voxels of `region` that no marker reaches are 0.
-    """
-    index = np.full(region.shape, -1, dtype=np.int64)
-    nodes = np.flatnonzero(region)
-    index.ravel()[nodes] = np.arange(nodes.size)
-    cost = 1.0 + GAP_COST_PER_KHU * np.clip(gap_depth.ravel()[nodes], 0, 2000) / 1000.0
-    rows, cols, weights = [], [], []
-    for axis in range(3):
-        a = [slice(None)] * 3
-        b = [slice(None)] * 3
-        a[axis] = slice(0, -1)
-        b[axis] = slice(1, None)
-        ia, ib = index[tuple(a)], index[tuple(b)]
-        both = (ia >= 0) & (ib >= 0)
-        ia, ib = ia[both], ib[both]
-        rows.append(ia)
-        cols.append(ib)
-        weights.append(0.5 * (cost[ia] + cost[ib]))
-    graph = csr_matrix(
-        (np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))), shape=(nodes.size, nodes.size)
-    )
-    marker_values = markers.ravel()[nodes]
-    sources = np.flatnonzero(marker_values > 0)
-    _, _, source = dijkstra(graph, directed=False, indices=sources, return_predecessors=True, min_only=True)
-    out = np.zeros(region.shape, dtype=np.uint16)
-    reached = source >= 0
-    out.ravel()[nodes[reached]] = marker_values[source[reached]]
-    return out
+#: HU per relief level: 1, integer levels (coarser levels change which neighbour wins an arch).
+RELIEF_STEP_HU = 1.0
 
 
 def segment_index(column: Column, points_xyz: np.ndarray) -> np.ndarray:
@@ -109,13 +63,12 @@ def segment_index(column: Column, points_xyz: np.ndarray) -> np.ndarray:
 
 
 def split_vertebrae(
-    hu: np.ndarray, bone: np.ndarray, column: Column, offset_xyz: np.ndarray
+    smoothed_hu: np.ndarray, bone: np.ndarray, column: Column, offset_xyz: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Label each vertebra's bone on a crop of the working grid.
 
-    `hu` is the CT on the crop (unsmoothed: joint spaces are sharper), whose joint spaces make the
-    split's cost; `offset_xyz` is the crop's corner in the full working grid (the column
-    is in full-grid coordinates). Returns labels (0 none, 1 + segment index per vertebra, cranial first) and an
+    `offset_xyz` is the crop's corner in the full working grid (the column is in full-grid
+    coordinates). Returns labels (0 none, 1 + segment index per vertebra, cranial first) and an
     array `other` (bone cut off as ribs/ilia).
     """
     nx, ny, nz = bone.shape
@@ -169,13 +122,21 @@ def split_vertebrae(
     other_label = count + 1
     markers[bone & np.broadcast_to(lateral, bone.shape)] = other_label
 
-    # Cost: the depth of narrow dark gaps (the black top-hat: a grey closing over JOINT_GAP_MM
-    # minus the CT) makes a path expensive, all other bone is cheap whatever its density, so the
-    # boundaries between vertebrae fall at joint spaces (facet, costovertebral, sacroiliac: a dark
-    # line between two bright cortices) and at discs.
+    # Relief: the depth of narrow dark gaps (the black top-hat: a grey closing over JOINT_GAP_MM
+    # minus the CT) is high ground, all other bone is low and flat. The flood from the markers
+    # then advances through bone at the same pace whatever its density (a geodesic Voronoi split),
+    # and stops at joint spaces (facet, costovertebral, sacroiliac: a dark line between two bright
+    # cortices) and at discs, where the boundaries between vertebrae are. Levels are not ordered by
+    # density, or the marker holding the brightest cortex floods every bright bone it touches first.
     size = int(JOINT_GAP_MM) | 1
-    gap_depth = ndi.grey_closing(hu, size=(size, size, size)) - hu
-    labels = geodesic_split(markers, filled, gap_depth)
+    gap_depth = ndi.grey_closing(smoothed_hu, size=(size, size, size)) - smoothed_hu
+    # Integer levels, RELIEF_STEP_HU each (bone: 0, a 2000 HU gap: 2000, no bone: 3000): the
+    # watershed's priority queue works on integers, not millions of distinct floats.
+    relief = np.where(filled, np.clip(gap_depth / RELIEF_STEP_HU, 0, 2000), 3000).astype(np.uint16)
+    watershed = sitk.MorphologicalWatershedFromMarkers(
+        sitk.GetImageFromArray(relief), sitk.GetImageFromArray(markers), markWatershedLine=False, fullyConnected=False
+    )
+    labels = sitk.GetArrayFromImage(watershed).astype(np.uint16)
     labels[~filled] = 0
     other = labels == other_label
     labels[other] = 0
