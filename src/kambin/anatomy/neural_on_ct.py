@@ -162,7 +162,10 @@ def trace_tube(crop: SmoothedCrop, name: str, points_lps_mm: np.ndarray, radii_m
         seen[i] = True
         sections[i] = plane[region]
         centres[i] = sections[i].mean(axis=0)
-        radii[i] = np.sqrt(area / np.pi)
+        # The section cuts the tube obliquely where the estimate's direction is off: an ellipse whose
+        # minor semi-axis is the radius (a filled ellipse's variance along an axis is a^2 / 4).
+        coords = np.stack([u[region], v[region]])
+        radii[i] = 2.0 * np.sqrt(max(float(np.linalg.eigvalsh(np.cov(coords))[0]), 0.0))
     if seen.mean() < MIN_SEEN_FRACTION:  # a stray section or two: nothing to trust
         seen[:] = False
         sections, centres, radii = {}, pts.copy(), densify(np.asarray(points_lps_mm, float),
