@@ -7,7 +7,8 @@ Pipeline (each step its own module):
   3. find the body midline by mirror symmetry and the body column (`anatomy.column`), and the
      discs along it from the endplate signature, chosen together by dynamic programming
      (`anatomy.discs`);
-  4. split the bone into vertebrae by a marker-controlled watershed (`anatomy.vertebra_split`);
+  4. split the bone into vertebrae by a marker-controlled watershed, or on thin voxels a geodesic
+     split with joint spaces costly to cross (`anatomy.vertebra_split`);
   5. tell the sacrum by its sacroiliac joints, and label the hip bones (`anatomy.pelvis`);
   6. name the vertebrae from the sacrum, the last ribs or the user's hint (`anatomy.identification`);
   7. bring the labels back onto the CT's grid (nearest neighbour).
@@ -168,7 +169,7 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
     # The watershed's relief (joint spaces, `vertebra_split`) on the unsmoothed CT where its voxels
     # can show a joint space (see THIN_VOXEL_MM), else on the smoothed one.
     thin = float(ct.spacing_mm.max()) <= THIN_VOXEL_MM
-    labels, other = split_vertebrae((voxels if thin else smoothed)[box], bone_crop, column, offset)
+    labels, other = split_vertebrae((voxels if thin else smoothed)[box], bone_crop, column, offset, geodesic=thin)
 
     # The sacrum: the highest segment meeting both ilia; segments below it (cut off by a remnant
     # S1-S2 disc) are sacral too.

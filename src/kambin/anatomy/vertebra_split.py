@@ -12,6 +12,17 @@ threshold misses is filled afterwards per vertebra: in sagittal planes everywher
 and coronal planes inside the body's core box only (an axial fill elsewhere would close the
 spinal canal, a coronal one the interlaminar window, and a fill of all vertebrae together would
 close disc spaces that osteophytes enclose).
+
+For CTs of thin voxels (`segmentation.THIN_VOXEL_MM`) the flood is replaced by a geodesic split
+(`geodesic_split`): every bone voxel goes to the marker nearest to it along a path inside the bone
+where each millimetre costs more the deeper the joint space it crosses (Dijkstra 1959 from all
+markers at once; a geodesic Voronoi partition with a cost, cf. Criminisi et al., GeoS, ECCV 2008).
+The watershed floods in order of relief level, so a neighbour crosses a joint whose level is below
+that of a lamina's cancellous interior and takes the whole arch; the cumulative cost lets a
+vertebra reach its arch along its own cortex instead (ten phantoms: mean Dice 0.929 -> 0.932, the
+worst vertebra 0.80 -> 0.85). On thick slices (VerSe, 1x1x3 mm) it raised the mean Dice too (0.80
+-> 0.82) but gave sub-verse006's L4 a body whose superior endplate the landmarks cannot fit, so
+there the watershed is kept.
 """
 
 from __future__ import annotations
@@ -19,6 +30,8 @@ from __future__ import annotations
 import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage as ndi
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import dijkstra
 
 from kambin.anatomy.bone import fill_holes_in_planes
 from kambin.anatomy.column import Column
@@ -54,6 +67,49 @@ JOINT_GAP_MM = 7.0
 RELIEF_STEP_HU = 1.0
 
 
+#: Extra cost of a millimetre of path per 1000 HU of gap depth: a joint space 500-1500 HU deep
+#: (between 1000+ HU cortices) costs 75-225 mm of bone per millimetre crossed, about the length of
+#: a whole arch, while a lamina's cancellous interior is bypassed along its cortex. Measured on
+#: phantoms: 20 (mean Dice 0.898 on seeds 0, 2, 6), 60 (0.914), 150 (0.922), 400 (0.922).
+GAP_COST_PER_KHU = 150.0
+
+
+def geodesic_split(markers: np.ndarray, region: np.ndarray, gap_depth: np.ndarray) -> np.ndarray:
+    """Label each voxel of `region` with the marker nearest to it in cost-weighted geodesic distance.
+
+    Dijkstra (1959) on the 6-connected voxel graph of `region`, from all marker voxels at once
+    (scipy's `dijkstra` with `min_only`, which also returns the source each voxel was reached
+    from); a step costs 1 mm times the mean of its two voxels' costs, 1 + GAP_COST_PER_KHU * the
+    gap depth in kHU. Voxels of `region` that no marker reaches are 0.
+    """
+    index = np.full(region.shape, -1, dtype=np.int64)
+    nodes = np.flatnonzero(region)
+    index.ravel()[nodes] = np.arange(nodes.size)
+    cost = 1.0 + GAP_COST_PER_KHU * np.clip(gap_depth.ravel()[nodes], 0, 2000) / 1000.0
+    rows, cols, weights = [], [], []
+    for axis in range(3):
+        a = [slice(None)] * 3
+        b = [slice(None)] * 3
+        a[axis] = slice(0, -1)
+        b[axis] = slice(1, None)
+        ia, ib = index[tuple(a)], index[tuple(b)]
+        both = (ia >= 0) & (ib >= 0)
+        ia, ib = ia[both], ib[both]
+        rows.append(ia)
+        cols.append(ib)
+        weights.append(0.5 * (cost[ia] + cost[ib]))
+    graph = csr_matrix(
+        (np.concatenate(weights), (np.concatenate(rows), np.concatenate(cols))), shape=(nodes.size, nodes.size)
+    )
+    marker_values = markers.ravel()[nodes]
+    sources = np.flatnonzero(marker_values > 0)
+    _, _, source = dijkstra(graph, directed=False, indices=sources, return_predecessors=True, min_only=True)
+    out = np.zeros(region.shape, dtype=np.uint16)
+    reached = source >= 0
+    out.ravel()[nodes[reached]] = marker_values[source[reached]]
+    return out
+
+
 def segment_index(column: Column, points_xyz: np.ndarray) -> np.ndarray:
     """Which column segment each point is in: 0 above the first (most cranial) disc, n below disc n-1."""
     index = np.zeros(points_xyz.shape[:-1], dtype=np.int16)
@@ -63,12 +119,14 @@ def segment_index(column: Column, points_xyz: np.ndarray) -> np.ndarray:
 
 
 def split_vertebrae(
-    smoothed_hu: np.ndarray, bone: np.ndarray, column: Column, offset_xyz: np.ndarray
+    smoothed_hu: np.ndarray, bone: np.ndarray, column: Column, offset_xyz: np.ndarray, geodesic: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     """Label each vertebra's bone on a crop of the working grid.
 
     `offset_xyz` is the crop's corner in the full working grid (the column is in full-grid
-    coordinates). Returns labels (0 none, 1 + segment index per vertebra, cranial first) and an
+    coordinates). With `geodesic` each voxel goes to the nearest marker in cost-weighted geodesic
+    distance (`geodesic_split`) instead of the watershed's flood. Returns labels (0 none, 1 +
+    segment index per vertebra, cranial first) and an
     array `other` (bone cut off as ribs/ilia).
     """
     nx, ny, nz = bone.shape
@@ -133,10 +191,16 @@ def split_vertebrae(
     # Integer levels, RELIEF_STEP_HU each (bone: 0, a 2000 HU gap: 2000, no bone: 3000): the
     # watershed's priority queue works on integers, not millions of distinct floats.
     relief = np.where(filled, np.clip(gap_depth / RELIEF_STEP_HU, 0, 2000), 3000).astype(np.uint16)
-    watershed = sitk.MorphologicalWatershedFromMarkers(
-        sitk.GetImageFromArray(relief), sitk.GetImageFromArray(markers), markWatershedLine=False, fullyConnected=False
-    )
-    labels = sitk.GetArrayFromImage(watershed).astype(np.uint16)
+    if geodesic:
+        labels = geodesic_split(markers, filled, gap_depth)
+    else:
+        watershed = sitk.MorphologicalWatershedFromMarkers(
+            sitk.GetImageFromArray(relief),
+            sitk.GetImageFromArray(markers),
+            markWatershedLine=False,
+            fullyConnected=False,
+        )
+        labels = sitk.GetArrayFromImage(watershed).astype(np.uint16)
     labels[~filled] = 0
     other = labels == other_label
     labels[other] = 0
