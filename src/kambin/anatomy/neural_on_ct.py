@@ -182,6 +182,12 @@ def trace_tube(crop: SmoothedCrop, name: str, points_lps_mm: np.ndarray, radii_m
     return TracedTube(name, centres, radii, seen, sections, gap)
 
 
+def untraced_tube(name: str, points_lps_mm: np.ndarray, radii_mm: np.ndarray) -> TracedTube:
+    """An estimate kept as it is: resampled like a traced tube, no section seen."""
+    pts, radii = densify(np.asarray(points_lps_mm, float), np.asarray(radii_mm, float), SAMPLE_STEP_MM)
+    return TracedTube(name, pts, radii, np.zeros(len(pts), bool), {}, np.full(len(pts), np.inf))
+
+
 def paint_traced(out: np.ndarray, uncertainty: np.ndarray, grid: Volume, traced: TracedTube, value: int,
                  sample_uncertainty_mm: np.ndarray, protect: np.ndarray) -> None:
     """Label the traced structure: each seen section's pixels, and the tube elsewhere; write each
