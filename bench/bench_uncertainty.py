@@ -8,7 +8,8 @@ from L1 to S1):
 - true voxels outside the envelope (baseline 0: the uncertainty holds everywhere it was measured);
 - the largest distance of a true voxel outside the label itself (how far off the label is), with
   the same for the estimate alone (no tracing on the CT) as baseline;
-- the share of the centreline seen on the CT.
+- the share of the centreline seen on the CT (the sac is not traced: 0, its label is the estimate
+  painted with the roots over it).
 These patients are the ones the uncertainty constants were calibrated on
 (`soft_tissue_estimates.UNCERTAINTY_MM`, `seen_rule`): this checks the constants still hold after
 a change, it is not an independent validation.

@@ -1,4 +1,7 @@
-"""The dural sac and the nerve roots, seen on the CT where fat outlines them.
+"""The nerve roots (and, in principle, the dural sac), seen on the CT where fat outlines them.
+
+Only the roots are traced in kambin today: traced the same way, the sac's label was less accurate
+than its estimate on the calibration patients (`soft_tissue_estimates.trace_neural`).
 
 CT shows the thecal sac (CSF, about 0 to 15 HU) and the nerve roots and their ganglia (about 20 to
 40 HU) wherever epidural or foraminal fat (about -100 HU) surrounds them: in the lumbar canal and in
@@ -55,7 +58,6 @@ class SectionRule:
 
 
 ROOT_RULE = SectionRule(search_mm=9.0, max_shift_mm=5.0, area_ratio=(0.4, 3.0), min_fat_fraction=0.5)
-SAC_RULE = SectionRule(search_mm=14.0, max_shift_mm=5.0, area_ratio=(0.3, 2.5), min_fat_fraction=0.35)
 
 
 @dataclass(frozen=True)

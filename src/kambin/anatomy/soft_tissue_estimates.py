@@ -82,7 +82,7 @@ ABDOMINAL_WALL_MM = 10.0
 #: The disc (Dice 0.89) and psoas are not scored in mm; their values are nominal. These hold only
 #: for correct bone labels (a misnamed or missing vertebra moves everything), and the phantom's
 #: roots follow the same anatomical description as this estimate, so on a real patient the error
-#: is larger. Where the CT shows a root or the sac, `ROOT_SEEN`/`SAC_SEEN` apply instead.
+#: is larger. Where the CT shows a root, `seen_rule` applies instead.
 ROOT_UNCERTAINTY_MM = {"L5": 4.5, "S1": 7.0}
 UNCERTAINTY_MM = {"L5": 4.5, "S1": 7.0}
 UNCERTAINTY_MM = {
@@ -99,18 +99,14 @@ UNCERTAINTY_MM = {
 #: of (0.1, 0.15, 0.2, 0.3, 0.4) that keeps every true voxel of the same 8 patients inside the
 #: widened labels, from segmented and from true bone, with a step of margin where one was needed:
 #: roots L1-L4 0.4 (0.3 leaves the stenotic seed 1's L4 root one voxel out from true bone), L5
-#: 0.2 (0.1 already holds). The sac is not traced (see `trace_neural`); SAC_SEEN is kept for
-#: when it is.
+#: 0.2 (0.1 already holds). The sac is not traced (see `trace_neural`).
 ROOT_SEEN = SeenUncertainty(seen_mm=2.0, per_mm=0.4)
 L5_ROOT_SEEN = SeenUncertainty(seen_mm=2.0, per_mm=0.2)
-SAC_SEEN = SeenUncertainty(seen_mm=2.0, per_mm=0.2)
 
 
-def seen_rule(name: str) -> SeenUncertainty:
-    """How the uncertainty of structure `name` (dural_sac, nerve_root_L5_left, ...) grows from where it is seen."""
-    if name == "dural_sac":
-        return SAC_SEEN
-    return L5_ROOT_SEEN if name.split("_")[2] == "L5" else ROOT_SEEN
+def seen_rule(root: str) -> SeenUncertainty:
+    """How the uncertainty of a root (nerve_root_L5_left, ...) grows from where the CT shows it."""
+    return L5_ROOT_SEEN if root.split("_")[2] == "L5" else ROOT_SEEN
 
 
 def root_uncertainty_mm(vertebra: str) -> float:
@@ -728,18 +724,17 @@ def estimate_with_body(
     )
     paint_psoas(out, ct, bone, vertebrae)
     notes.append("psoas: muscle-density tissue (15-85 HU) beside the lumbar bodies")
-    # The sac and the roots where the CT shows them (fat around them), the estimates elsewhere;
-    # painted over the soft tissue estimates, never over bone or a herniation.
+    # The sac as estimated; the roots where the CT shows them (fat around them), the estimates
+    # elsewhere; painted over the soft tissue estimates, never over bone or a herniation.
     voxel_u = np.zeros(out.shape, np.float32)
     protect = bone | herniation
     traced = trace_neural(ct, bone, sac, roots)
     for tube in traced.values():
-        estimate_mm = UNCERTAINTY_MM["dural_sac"] if tube.name == "dural_sac" else root_uncertainty_mm(
-            tube.name.split("_")[2]
-        )
-        paint_traced(out, voxel_u, vertebra_labels, tube, label_id(tube.name),
-                     tube.uncertainty_mm(seen_rule(tube.name), estimate_mm),
-                     protect)
+        if tube.name == "dural_sac":
+            sample_u = np.full(len(tube.points_lps_mm), UNCERTAINTY_MM["dural_sac"])
+        else:
+            sample_u = tube.uncertainty_mm(seen_rule(tube.name), root_uncertainty_mm(tube.name.split("_")[2]))
+        paint_traced(out, voxel_u, vertebra_labels, tube, label_id(tube.name), sample_u, protect)
     seen = {n: t.seen_fraction for n, t in traced.items()}
     notes.append(
         "nerve roots seen on the CT (fat around them), share of the centreline: "
