@@ -23,8 +23,11 @@ Methods (each function says more):
 - Posterior wall and canal depth: along the midline (|u| < 3 mm), the posterior end of the body
   and the anterior surface of the lamina (canal depth as in Panjabi 1992).
 - Pedicles: the bone bridge between the body and the arch, 1-7 mm behind the posterior wall; the
-  medial wall gives the axis direction (transverse angle, Zindrick 1987), the first mm its width,
-  the isthmus centre is taken 4 mm behind the posterior wall.
+  medial wall gives the axis direction (transverse angle, Zindrick 1987; Theil-Sen slope behind the
+  body's fillet, both sides' mean where it sets the width's run across), the narrowest section of
+  the first 2 mm (in front of the transverse process) its width, the isthmus centre is taken 4 mm
+  behind the posterior wall. Every surface lies half a voxel beyond the last voxel centre, measured
+  along the local axis (with 2 mm slices a whole-voxel offset put the posterior wall 0.5 mm behind).
 - Process tips: the extreme point of the process in the vertebra's frame, the most cranial point of
   the superior articular process and the most posterior point of the spinous process (the extremes
   Panjabi 1992 and Panjabi MM et al., Spine 1993;18(10):1298-1310 digitise). Both processes end in a
@@ -274,7 +277,7 @@ def vertebra_landmarks(labels: Volume, label_id: int, name: str, is_sacral: bool
     loc_all = (all_pts - centre) @ axes
     mid = loc_all[np.abs(loc_all[:, 0]) < 1.5]
     posterior_limit = np.inf
-    v_post, lamina_v = _midline_runs(mid, spacing.max())
+    v_post, lamina_v = _midline_runs(mid, spacing.max(), _half_voxel(axes, direction, spacing)[1])
     posterior_limit = v_post - 1.0
     b_ring = 0.5 * (v_post - v_front)  # ring normalised over the body's AP extent
     for _ in range(2):  # the second pass fits the rims in the frame the first one refined
@@ -292,6 +295,7 @@ def vertebra_landmarks(labels: Volume, label_id: int, name: str, is_sacral: bool
         centre = 0.5 * (sup_c + inf_c)
     height = float((sup_c - inf_c) @ w1)
     loc_all = (all_pts - centre) @ axes
+    half = _half_voxel(axes, direction, spacing)
     if not is_sacral:
         # half-width from the anterior half of the body, away from the pedicles (the widest section)
         band = loc_all[
@@ -300,10 +304,10 @@ def vertebra_landmarks(labels: Volume, label_id: int, name: str, is_sacral: bool
         if len(band):
             a = 0.5 * (band[:, 0].max() - band[:, 0].min()) + 0.5 * spacing[0]
     mid = loc_all[np.abs(loc_all[:, 0]) < 1.5]
-    v_post, lamina_v = _midline_runs(mid[np.abs(mid[:, 2]) < height / 3] if len(mid) else mid, spacing.max())
+    v_post, lamina_v = _midline_runs(mid[np.abs(mid[:, 2]) < height / 3] if len(mid) else mid, spacing.max(), half[1])
     if lamina_v is None:
         upper_mid = mid[mid[:, 2] > 0]
-        _, lamina_v = _midline_runs(upper_mid, spacing.max())
+        _, lamina_v = _midline_runs(upper_mid, spacing.max(), half[1])
     lm = VertebraLandmarks(
         name=name,
         label_id=int(label_id),
@@ -321,7 +325,7 @@ def vertebra_landmarks(labels: Volume, label_id: int, name: str, is_sacral: bool
         canal_width_mm=float("nan"),
         is_sacral=is_sacral,
     )
-    _pedicles(lm, loc_all, float(spacing.max()))
+    _pedicles(lm, loc_all, float(spacing.max()), half)
     _processes(lm, loc_all, spacing, direction)
     return lm
 
@@ -367,9 +371,16 @@ def _sacral_endplate_footprint(loc: np.ndarray, core_loc: np.ndarray, step: floa
     return float(uc), float(a), float(fv.min() - 0.5 * binw), float(fv.mean())
 
 
-def _midline_runs(mid: np.ndarray, step: float) -> tuple[float, float | None]:
+def _half_voxel(axes: np.ndarray, direction: np.ndarray, spacing: np.ndarray) -> np.ndarray:
+    """Half a voxel's extent along each local axis (u, v, w; mm): a label's surface lies that far
+    beyond its last voxel centre."""
+    return 0.5 * np.abs(axes.T @ direction) @ spacing
+
+
+def _midline_runs(mid: np.ndarray, step: float, half_v: float) -> tuple[float, float | None]:
     """(posterior end of the first run, anterior start of the second run) of midline points along v,
-    each the median over 1 mm rows in w (the body's wall) or their minimum (the lamina's front)."""
+    each the median over 1 mm rows in w (the body's wall) or their minimum (the lamina's front); the
+    surfaces half a voxel (`half_v`, along v) beyond the voxel centres."""
     if len(mid) == 0:
         raise InvalidInputError("vertebra has no bone on its midline")
     ends = []
@@ -381,11 +392,11 @@ def _midline_runs(mid: np.ndarray, step: float) -> tuple[float, float | None]:
             ends.append(v[gaps[0]])
     if not ends:
         v = np.sort(mid[:, 1])
-        return float(v[-1] + 0.5 * step), None
+        return float(v[-1] + half_v), None
     v_post = float(np.median(ends))
     starts = [float(v[v > v_post + 3.0].min()) for v in by_row if (v > v_post + 3.0).any()]
     lamina = float(np.percentile(starts, 10)) if starts else None
-    return v_post + 0.5 * step, (None if lamina is None else lamina - 0.5 * step)
+    return v_post + half_v, (None if lamina is None else lamina - half_v)
 
 
 def size_scale(lm: VertebraLandmarks) -> float:
@@ -399,10 +410,11 @@ def pedicle_width_estimate_mm(lm: VertebraLandmarks) -> float:
     return PEDICLE_WIDTH_MEAN_MM.get(lm.name, 10.0) * size_scale(lm)
 
 
-def _pedicles(lm: VertebraLandmarks, loc: np.ndarray, step: float) -> None:
+def _pedicles(lm: VertebraLandmarks, loc: np.ndarray, step: float, half_vox: np.ndarray) -> None:
     """Pedicle isthmus centre, axis, width and height per side (see the module docstring)."""
     vp = lm.posterior_wall_v_mm
     medial_walls = []
+    walls = {}
     for side, s in SIDES.items():
         sel = (s * loc[:, 0] > 3.0) & (loc[:, 1] > vp + 0.5) & (loc[:, 1] < vp + 7.5)
         sel &= (loc[:, 2] < lm.body_height_mm / 2 + 1.0) & (loc[:, 2] > -lm.body_height_mm / 2)
@@ -419,33 +431,50 @@ def _pedicles(lm: VertebraLandmarks, loc: np.ndarray, step: float) -> None:
             if len(row) < 4:
                 continue
             au = s * row[:, 0]
-            m = float(au.min()) - 0.5 * step
+            m = float(au.min()) - half_vox[0]
             near = row[au < m + 4.0]
             med.append(m)
-            ws_lo.append(float(near[:, 2].min()) - 0.5 * step)
-            ws_hi.append(float(near[:, 2].max()) + 0.5 * step)
+            ws_lo.append(float(near[:, 2].min()) - half_vox[2])
+            ws_hi.append(float(near[:, 2].max()) + half_vox[2])
             # width: contiguous |u| run from the medial wall at the pedicle's mid-height
             wm = ws_hi[-1] - 2.5 if lm.is_sacral else 0.5 * (ws_lo[-1] + ws_hi[-1])
             band = np.sort(au[np.abs(row[:, 2] - wm) <= max(step, 1.0)])
             if len(band):
                 gap = np.flatnonzero(np.diff(band) > 2.5 * step)
                 end = band[gap[0]] if len(gap) else band[-1]
-                widths.append(float(end - band[0]) + step)
+                widths.append(float(end - band[0]) + 2 * half_vox[0])
             else:
                 widths.append(np.nan)
             vv.append(v)
         if len(vv) < 3:
             continue
-        vv, med = np.array(vv), np.array(med)
-        slope = float(np.polyfit(vv, med, 1)[0])  # d|u|/dv: tan of the transverse angle
-        slope = float(np.clip(slope, 0.0, 0.9))
+        vv, med, widths = np.array(vv), np.array(med), np.array(widths)
+        # d|u|/dv, the tan of the transverse angle: the median of the pairwise slopes (Theil-Sen) of
+        # the medial wall behind the first mm, where the body's fillet pulls the wall medially
+        back = vv >= vp + 1.5
+        idx = np.flatnonzero(back)
+        pairs = [(med[j] - med[i]) / (vv[j] - vv[i]) for i in idx for j in idx if j > i]
+        slope = float(np.median(pairs)) if pairs else float(np.polyfit(vv, med, 1)[0])
+        walls[side] = (pts, vv, med, widths, ws_lo, ws_hi, float(np.clip(slope, 0.0, 0.9)))
+    # the two pedicles' transverse angles are alike (Zindrick 1987): their mean slope is steadier than
+    # either side's, whose medial wall is a staircase of voxels over a few mm
+    slope_both = float(np.mean([w[-1] for w in walls.values()])) if walls else 0.0
+    for side, (pts, vv, med, widths, ws_lo, ws_hi, slope) in walls.items():
+        s = SIDES[side]
         cos_a = 1.0 / np.sqrt(1.0 + slope**2)
-        # The lateral wall merges with the transverse process and the body's fillet, so the width is
-        # the level's mean (Zindrick 1987) scaled by this body's width against Panjabi's mean.
-        width_perp = pedicle_width_estimate_mm(lm)
         v_iso = vp + 4.0
-        med_iso = float(np.polyval(np.polyfit(vv, med, 1), v_iso))
-        u_c = med_iso + 0.5 * width_perp / cos_a
+        med_iso = float(np.median(med - slope * (vv - v_iso)))
+        # Width: the narrowest section in front of the transverse process (the first 2 mm behind the
+        # posterior wall), where both walls are seen, its run in u taken straight; where the process
+        # joins the pedicle all along (L5's is broad), the level's mean (Zindrick 1987) scaled by this
+        # body's width (Panjabi 1992), its run in u from the two sides' mean transverse angle.
+        width_perp = pedicle_width_estimate_mm(lm)
+        run_u = width_perp * np.sqrt(1.0 + slope_both**2)
+        front = widths[(vv < vp + 2.5) & np.isfinite(widths)]
+        if len(front) and 0.6 * width_perp < front.min() * cos_a < 1.4 * width_perp:
+            run_u = float(front.min())
+            width_perp = run_u * cos_a
+        u_c = med_iso + 0.5 * run_u
         w_lo, w_hi = float(np.median(ws_lo)), float(np.median(ws_hi))
         # vertical extent through the middle of the pedicle's medial half (clear of the transverse
         # process laterally and of the medial wall's thin edge), 2-7 mm behind the posterior wall
@@ -454,8 +483,8 @@ def _pedicles(lm: VertebraLandmarks, loc: np.ndarray, step: float) -> None:
             u_b = float(np.polyval(np.polyfit(vv, med, 1), v)) + 0.25 * width_perp / cos_a
             col = pts[(np.abs(pts[:, 1] - v) <= 0.5 * max(step, 1.0)) & (np.abs(s * pts[:, 0] - u_b) <= 1.5)]
             if len(col) >= 3:
-                lo_list.append(float(col[:, 2].min()) - 0.5 * step)
-                hi_list.append(float(col[:, 2].max()) + 0.5 * step)
+                lo_list.append(float(col[:, 2].min()) - half_vox[2])
+                hi_list.append(float(col[:, 2].max()) + half_vox[2])
         if len(lo_list) >= 2:
             # an oval section (Zindrick 1987) is sqrt(3)/2 of its full height a quarter width in
             mid_w, half = (
