@@ -7,7 +7,9 @@ and true values compare like with like:
 
 - Foramen (Hasegawa T et al., J Bone Joint Surg Am 1995;77(1):32-38), in the parasagittal plane
   through the pedicles: height the largest free vertical run from the upper pedicle's lower margin
-  to the lower pedicle's upper margin; width the free antero-posterior run at mid-disc level from
+  to the lower pedicle's upper margin, in front of the articular processes (the first bone at
+  mid-disc level behind the disc is the foramen's posterior wall; behind it a run can reach from a
+  lamina to the next vertebra and is no foramen); width the free antero-posterior run at mid-disc level from
   the disc back to the articular processes; area the free region between those margins.
 - Kambin's triangle (Kambin P, Clin Orthop 1991; Mirkovic SR et al., Spine 1995;20(18):1965-1971;
   Hoshide R et al., Cureus 2016), projected on the posterior disc surface in the lower vertebra's
@@ -106,6 +108,8 @@ def foramen(
     best = (0.0, None)
     for i in range(len(vs)):
         column = bone[i]
+        if column[mid] and vs[i] > v_post:
+            break  # the articular processes: the foramen's posterior wall (columns behind it are not the foramen)
         if column[mid]:
             continue
         above = np.flatnonzero(column[mid:])

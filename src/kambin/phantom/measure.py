@@ -67,7 +67,8 @@ def _cap_tip(solid, frame, centre: np.ndarray, half: tuple[float, float, float],
 def foramen(spine: Spine, level: str, side: str, bone, soft) -> dict:
     """Foramen in the parasagittal plane through the pedicles (Hasegawa 1995): height is the
     largest free vertical run from the upper pedicle's lower margin to the lower pedicle's upper
-    margin; width the free antero-posterior run at mid-disc level from the disc (or body) back
+    margin, in front of the articular processes (the first bone at mid-disc level behind the disc);
+    width the free antero-posterior run at mid-disc level from the disc (or body) back
     to the articular processes; area the free region between those margins."""
     upper, lower = spine.upper_lower(level)
     disc = spine.discs[level]
@@ -84,6 +85,8 @@ def foramen(spine: Spine, level: str, side: str, bone, soft) -> dict:
     for i in range(len(vs)):
         column = hard[i]
         mid = int(np.argmin(np.abs(ws)))
+        if column[mid] and vs[i] > disc.v_posterior_mm:
+            break  # the articular processes: the foramen's posterior wall (columns behind it are not the foramen)
         if column[mid]:
             continue
         above = np.flatnonzero(column[mid:])
