@@ -52,6 +52,9 @@ from kambin.imaging.volume import Volume
 SIDES = {"left": 1.0, "right": -1.0}
 #: Radius of the ball that opens the pedicles and processes away (mm); see the module docstring.
 BODY_OPENING_MM = 9.0
+#: Openings of a cortical shell sealed before its cavity is filled (mm): the basivertebral foramen
+#: (a few mm) and the gaps between thick slices (`_fill_cancellous_cavity`).
+CAVITY_SEAL_MM = 3.0
 #: Ring of the endplate used for the rim plane, as fractions of the body's half-width/half-depth.
 RIM_RING = (0.7, 0.95)
 #: Mean pedicle transverse width per level (mm), Zindrick et al. 1987 (L5 at its isthmus, as in
@@ -145,6 +148,19 @@ def _opening(mask: np.ndarray, spacing: np.ndarray, radius_mm: float) -> np.ndar
     return ndimage.distance_transform_edt(~eroded, sampling=spacing) <= radius_mm
 
 
+def _fill_cancellous_cavity(mask: np.ndarray, spacing: np.ndarray) -> np.ndarray:
+    """The mask with its enclosed cavities filled: a body whose cancellous bone fell under a CT
+    segmentation's bone threshold (osteoporotic bone, about 100 HU and less: Pickhardt PJ et al., Ann
+    Intern Med 2013;158:588-595) is a cortical shell, which the body's opening would not find. The
+    cavity is what a 3D hole filling adds once openings narrower than `CAVITY_SEAL_MM` (the
+    basivertebral foramen, gaps between thick slices) are sealed by a closing; the canal, open at
+    both ends, is not enclosed and stays empty, and the closing's own additions are not kept."""
+    sealed = ndimage.distance_transform_edt(~mask, sampling=spacing) <= CAVITY_SEAL_MM
+    sealed = ndimage.distance_transform_edt(sealed, sampling=spacing) > CAVITY_SEAL_MM
+    cavity = ndimage.binary_fill_holes(sealed | mask) & ~sealed & ~mask
+    return mask | cavity if cavity.any() else mask
+
+
 def _fit_plane(points: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Least-squares plane (centroid, unit normal with normal . up > 0), one trimming pass at 2.5 sd."""
     keep = np.ones(len(points), bool)
@@ -174,9 +190,9 @@ def vertebra_landmarks(labels: Volume, label_id: int, name: str, is_sacral: bool
     if full.sum() < 200:
         raise InvalidInputError(f"{name} (label {label_id}) has {int(full.sum())} voxels, too few for a vertebra")
     box, lo = _crop(full, margin=int(np.ceil(BODY_OPENING_MM / labels.spacing_mm.min())) + 2)
-    mask = full[box]
     spacing = labels.spacing_mm
     direction = labels.direction_lps
+    mask = _fill_cancellous_cavity(full[box], spacing)
 
     def to_lps(ijk: np.ndarray) -> np.ndarray:
         return labels.ijk_to_lps(np.asarray(ijk, dtype=np.float64) + lo)
