@@ -88,6 +88,27 @@ def test_foramen_between_two_pedicle_bars():
     assert fo["area_mm2"] == pytest.approx(18.0 * 12.0, rel=0.12)
 
 
+def test_foramen_height_ends_at_the_articular_processes():
+    """Behind the articular processes (v >= 38 here) the pedicle bars end and a free run reaches from
+    a lamina 20 mm above to one 20 mm below: no foramen, so the height stays the 18 mm between the
+    pedicles (Hasegawa 1995), not 40."""
+    spacing = 0.5
+    grid = Volume.from_geometry(np.zeros((120, 120, 100), np.uint8), (spacing,) * 3, (-10.0, -10.0, -25.0))
+    ijk = np.indices(grid.shape_ijk).reshape(3, -1).T
+    p = grid.ijk_to_lps(ijk.astype(float))
+    bodies = (p[:, 1] < 20.0) & (np.abs(p[:, 2]) > 5.0)
+    pedicles = ((p[:, 2] >= 10.0) | (p[:, 2] <= -8.0)) & (p[:, 1] < 38.0)
+    processes = (p[:, 1] >= 32.0) & (p[:, 1] < 38.0)
+    laminae = np.abs(p[:, 2]) >= 20.0
+    hard = (bodies | pedicles | processes | laminae).reshape(grid.shape_ijk)
+    soft = (p[:, 1] < 20.0).reshape(grid.shape_ijk) & ~hard
+    disc = DiscEstimate(
+        "L4-L5", "L4", "L5", np.zeros(3), np.array([0.0, 0.0, 1.0]), 10.0, np.array([0.0, 20.0, 0.0]), 8.0
+    )
+    fo = morph.foramen(grid, hard, soft, _vertebra("L4"), _vertebra("L5"), disc, "left")
+    assert fo["height_mm"] == pytest.approx(18.0, abs=2 * spacing)
+
+
 def test_canal_area_of_a_ring():
     """A bony ring of inner radius 8 mm around the canal's centre: area pi 8^2 within 4 %; an open
     ring (no lamina) is not an enclosed canal."""
