@@ -63,6 +63,16 @@ PEDICLE_WIDTH_MEAN_MM = {"T11": 7.5, "T12": 8.0, "L1": 8.7, "L2": 8.9, "L3": 10.
 BODY_WIDTH_MEAN_MM = {"T11": 37.0, "T12": 39.0, "L1": 41.0, "L2": 43.0, "L3": 45.0, "L4": 48.0, "L5": 50.0, "S1": 50.0}
 #: Mean S1 pedicle height (mm), Zindrick et al. 1987; used where the ala hides its caudal margin.
 S1_PEDICLE_HEIGHT_MM = 14.0
+#: Mean pedicle height per level (mm), Zindrick et al. 1987, and the most a measured height may exceed
+#: it: x1.6, beyond the population's 2 SD (about 2.5 mm) and the up to 3 mm by which the fillets to the
+#: body and the lamina widen the measured extent (ten phantoms from their true bone: at most 18.5 mm
+#: measured for a 14 mm L5 pedicle). Beyond it the section has merged with other bone (an L5 transverse
+#: process, the ala, a neighbour's bone in a segmentation's label) and the pedicle is placed as the
+#: population has it: its top 1 mm under the superior endplate (Panjabi 1992, as kambin.phantom), the
+#: level's mean height below.
+PEDICLE_HEIGHT_MEAN_MM = {"T11": 17.4, "T12": 15.9, "L1": 15.4, "L2": 15.0, "L3": 14.9, "L4": 14.8, "L5": 14.0}
+PEDICLE_HEIGHT_MAX_RATIO = 1.6
+PEDICLE_TOP_UNDER_ENDPLATE_MM = 1.0
 #: Depth of the cap under a process's extreme whose centre is its tip (mm): about the rounding of
 #: the facet's margin and of the spinous process's posterior border (see the module docstring).
 SAP_TIP_CAP_MM = 3.0
@@ -508,6 +518,10 @@ def _pedicles(lm: VertebraLandmarks, loc: np.ndarray, step: float, half_vox: np.
                 0.5 * (np.median(hi_list) - np.median(lo_list)),
             )
             w_lo, w_hi = float(mid_w - half / 0.866), float(mid_w + half / 0.866)
+        mean_h = PEDICLE_HEIGHT_MEAN_MM.get(lm.name, 15.0) * size_scale(lm)
+        if not lm.is_sacral and w_hi - w_lo > PEDICLE_HEIGHT_MAX_RATIO * mean_h:
+            w_hi = lm.body_height_mm / 2 - PEDICLE_TOP_UNDER_ENDPLATE_MM
+            w_lo = w_hi - mean_h
         if lm.is_sacral:
             # S1: the pedicle merges with the ala and the sacrum below it; its caudal margin is not
             # seen, so its height is taken as the mean S1 pedicle height (14 mm, Zindrick 1987).
