@@ -1,6 +1,8 @@
 """The planner on synthetic patients: safety against the phantom's ground truth, approach choice,
 and refusals. The patients are built at 1.5 mm to keep the suite fast."""
 
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 from pydantic import ValidationError
@@ -98,3 +100,22 @@ def test_high_iliac_crest_at_l5_s1_is_interlaminar_or_infeasible_with_the_crest_
         assert not result.feasible
         transforaminal = next(r for r in result.reasons if r.startswith("no safe transforaminal path"))
         assert "iliac crest" in transforaminal
+
+
+def test_with_no_safe_path_the_closest_path_is_reported_and_breaks_a_limit(foraminal):
+    """A 12 mm cannula cannot pass Kambin's triangle: no safe path, and the path that comes closest is
+    kept (never as the plan) with a negative margin, its broken limit readable in its clearances."""
+    result = plan(foraminal.ct, foraminal.labels, PlanRequest(level="L3-L4", side="right", cannula_diameter_mm=12.0))
+    assert not result.feasible and result.entry_lps_mm is None and result.alternatives == []
+    closest = result.closest
+    assert closest is not None and result.closest_approach in ("transforaminal", "interlaminar")
+    assert closest.margin_mm < 0
+    broken = closest.clearances_mm[closest.bottleneck]
+    assert broken.clearance_mm - broken.limit_mm <= closest.margin_mm + 0.05  # the corridor's margin, or worse
+    # The closest path's own cannula surface comes within the limit of the true structure it names.
+    if closest.bottleneck in ("exiting_root", "dural_sac"):
+        path = SimpleNamespace(entry_lps_mm=closest.entry_lps_mm, target_lps_mm=closest.target_lps_mm, level="L3-L4",
+                               side="right", cannula_diameter_mm=12.0)
+        assert true_clearance_mm(foraminal, path, closest.bottleneck) < 1.5
+    shown, approach, label = result.shown_path()
+    assert shown is closest and approach == result.closest_approach and "NOT SAFE" in label

@@ -84,3 +84,24 @@ def test_infeasible_plan_with_a_nominal_path_pictures_it_under_a_warning(planned
     assert "No safe path" in html and "Not a safe plan" in html and "not a safe plan</span></h2>" in html
     assert "&plusmn;2.5 mm" in html and "seen on CT" in html
     assert len(re.findall(r'src="data:image/png;base64,', html)) == 7
+
+
+def test_infeasible_plan_without_a_nominal_path_pictures_its_closest_path_under_a_warning(planned):
+    """No safe path and no nominal one (the truth labels carry no uncertainty): a target given inside
+    the dural sac. The report shows the closest path, which limits it breaks, and its pictures, all
+    marked not safe."""
+    import numpy as np
+
+    patient, _, _ = planned
+    sac = np.asarray(patient.truth.dural_sac.centerline_lps_mm)
+    disc = np.asarray(patient.truth.levels["L4-L5"].disc.centre_lps_mm)
+    inside_sac = tuple(float(v) for v in sac[np.argmin(np.linalg.norm(sac - disc, axis=1))])
+    blocked = plan(patient.ct, patient.labels, PlanRequest(level="L4-L5", side="left", target_lps_mm=inside_sac))
+    assert not blocked.feasible and blocked.nominal is None and blocked.closest is not None
+    html = build_report(blocked, patient.ct, patient.labels)
+    assert "No safe path" in html and "Not a safe plan" in html and "of the closest path" in html
+    worst = min(blocked.closest.clearances_mm.items(), key=lambda item: item[1].clearance_mm - item[1].limit_mm)
+    name, c = worst
+    assert f"still breaks the limit to the {name.replace('_', ' ')} (by {c.limit_mm - c.clearance_mm:.1f} mm)" in html
+    assert "(breaks the limit)" in html
+    assert len(re.findall(r'src="data:image/png;base64,', html)) == 7

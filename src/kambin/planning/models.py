@@ -111,7 +111,25 @@ class Plan(_Model):
         "estimated (their uncertainty not added); not a safe plan, a hypothesis to confirm on MRI",
     )
     nominal_approach: str | None = None
+    closest: Trajectory | None = Field(
+        None,
+        description="with no feasible path: the searched path that comes nearest to keeping every limit (its "
+        "margin is negative; its clearances say which limits it breaks); shown so that the surgeon sees what "
+        "blocks the approach, never to be followed",
+    )
+    closest_approach: str | None = None
     search: dict = Field(description="resolution, guarantee and evaluations of the search")
     inputs: dict[str, str] = Field(default_factory=dict, description="paths of the CT and label map planned on")
     kambin_version: str = Field(default_factory=lambda: version("kambin"))
     disclaimer: str = DISCLAIMER
+
+    def shown_path(self) -> tuple[Trajectory | Plan | None, str | None, str]:
+        """The path to picture and describe, its approach, and the words that must label it: the plan's
+        own path when feasible; else its nominal path; else its closest path; else none."""
+        if self.feasible:
+            return self, self.approach, ""
+        if self.nominal is not None:
+            return self.nominal, self.nominal_approach, "nominal (NOT SAFE) "
+        if self.closest is not None:
+            return self.closest, self.closest_approach, "closest (NOT SAFE) "
+        return None, None, ""

@@ -84,7 +84,21 @@ def plan(
     planned = _as_plan(request, scene, final_target, target_source, chosen, results, notes + reasons)
     if chosen is None and scene.uncertainty_mm:
         planned = _with_nominal_path(planned, scene, target, target_source, request, zone_mm)
+    if chosen is None:
+        planned = _with_closest_path(planned, scene, targets, results, request)
     return planned
+
+
+def _with_closest_path(planned: Plan, scene: PlanningScene, targets: dict, results: dict, request: PlanRequest) -> Plan:
+    """With no safe path: the searched path that misses the limits by the least, over the approaches
+    searched, as a `Trajectory` measured like a plan's (negative margin, the broken limits readable in
+    its clearances). Reported as `closest`, never as feasible."""
+    searched = [(a, r) for a, r in results.items() if r.closest is not None]
+    if not searched:
+        return planned
+    approach, result = max(searched, key=lambda item: item[1].closest.objective_mm)
+    closest = _trajectory(scene, targets[approach], result.closest, request, approach, result.ream_mm)
+    return planned.model_copy(update={"closest": closest, "closest_approach": approach})
 
 
 def _search_approaches(scene: PlanningScene, target: np.ndarray, target_source: str, request: PlanRequest, notes):

@@ -139,7 +139,7 @@ def _pictures(plan: Plan, ct: Volume, labels: Volume, path) -> list[Picture]:
             opacity=SEE_THROUGH_3D,
         )
         pictures.append(
-            Picture(title, "anatomy from the label map; the green tube is the planned cannula", _png(image))
+            Picture(title, "anatomy from the label map; the green tube is the cannula on the path pictured", _png(image))
         )
     for across, title in (
         ((0.0, 0.0, 1.0), "slice along the path (axial-oblique)"),
@@ -155,7 +155,7 @@ def _pictures(plan: Plan, ct: Volume, labels: Volume, path) -> list[Picture]:
         pictures.append(
             Picture(
                 f"simulated fluoroscopy, {view.upper()}",
-                "what the C-arm should show with the cannula on the plan",
+                "what the C-arm should show with the cannula on the path pictured",
                 _png(image),
             )
         )
@@ -184,9 +184,9 @@ def build_report(plan: Plan, ct: Volume, labels: Volume, *, pictures: bool = Tru
     if not labels.same_grid(ct):
         raise InvalidInputError("the label map is not on the CT's grid; resample it onto the CT first")
     facts = _facts(plan, labels)
-    # An infeasible plan's nominal path (safe only if the estimated roots are exact) is pictured under a
-    # warning, so that the surgeon sees what an MRI would have to confirm.
-    shown = plan if plan.feasible else plan.nominal
+    # An infeasible plan's nominal path (safe only if the estimated roots are exact), or with none its
+    # closest path, is pictured under a warning: what an MRI would have to confirm, or what blocks the way.
+    shown, _, _ = plan.shown_path()
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, undefined=jinja2.StrictUndefined
     )
@@ -197,6 +197,11 @@ def build_report(plan: Plan, ct: Volume, labels: Volume, *, pictures: bool = Tru
         summary=_patient_summary(plan, facts),
         pictures=_pictures(plan, ct, labels, shown) if pictures and shown is not None else [],
         nominal=plan.nominal if not plan.feasible else None,
+        closest=plan.closest if not plan.feasible and plan.nominal is None else None,
+        closest_broken=sorted(
+            ((n, c) for n, c in (plan.closest.clearances_mm.items() if plan.closest else ()) if c.clearance_mm < c.limit_mm),
+            key=lambda item: item[1].clearance_mm - item[1].limit_mm,
+        ),
         kambin_version=version("kambin"),
     )
 

@@ -138,15 +138,14 @@ def _run(out: Path, step: Callable[[str], None], spacing_mm: float) -> DemoResul
     result.files["plan"] = write_plan(planned, out / "plan.json")
     result.facts.append(("plan source", "the CT alone: segmented bone, estimated roots and dural sac"))
     # The path shown: the safe plan, or with none, its nominal path (safe only if the estimated roots are
-    # exact), labelled as such everywhere; it is checked against the phantom's true root and sac either way.
-    shown = planned if planned.feasible else planned.nominal
+    # exact), or its closest path (what blocks the way), labelled as such everywhere; it is checked
+    # against the phantom's true root and sac either way.
+    shown, approach, label = planned.shown_path()
     if not planned.feasible:
         result.facts.append(("plan", "NO SAFE PATH: " + "; ".join(planned.reasons)))
     if shown is not None:
         true_root = true_clearance_mm(patient.truth, planned, "exiting_root", shown)
         true_sac = true_clearance_mm(patient.truth, planned, "dural_sac", shown)
-        label = "" if planned.feasible else "nominal (NOT SAFE) "
-        approach = planned.approach if planned.feasible else planned.nominal_approach
         result.facts += [
             (f"{label}approach", f"{approach}, {planned.cannula_diameter_mm:g} mm cannula"),
             (
