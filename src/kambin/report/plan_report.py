@@ -139,7 +139,7 @@ def _pictures(plan: Plan, ct: Volume, labels: Volume, path) -> list[Picture]:
             opacity=SEE_THROUGH_3D,
         )
         pictures.append(
-            Picture(title, "anatomy from the label map; the green tube is the cannula on the path pictured", _png(image))
+            Picture(title, "anatomy from the label map; the green tube: the cannula on the path shown", _png(image))
         )
     for across, title in (
         ((0.0, 0.0, 1.0), "slice along the path (axial-oblique)"),
@@ -198,12 +198,17 @@ def build_report(plan: Plan, ct: Volume, labels: Volume, *, pictures: bool = Tru
         pictures=_pictures(plan, ct, labels, shown) if pictures and shown is not None else [],
         nominal=plan.nominal if not plan.feasible else None,
         closest=plan.closest if not plan.feasible and plan.nominal is None else None,
-        closest_broken=sorted(
-            ((n, c) for n, c in (plan.closest.clearances_mm.items() if plan.closest else ()) if c.clearance_mm < c.limit_mm),
-            key=lambda item: item[1].clearance_mm - item[1].limit_mm,
-        ),
+        closest_broken=_broken_limits(plan.closest),
         kambin_version=version("kambin"),
     )
+
+
+def _broken_limits(path) -> list:
+    """(structure, clearance) of each limit a path breaks, worst first; none without a path."""
+    if path is None:
+        return []
+    broken = [(name, c) for name, c in path.clearances_mm.items() if c.clearance_mm < c.limit_mm]
+    return sorted(broken, key=lambda item: item[1].clearance_mm - item[1].limit_mm)
 
 
 def write_report(plan: Plan, ct: Volume, labels: Volume, path: str | os.PathLike) -> Path:
