@@ -341,14 +341,14 @@ def _blockers(scene: PlanningScene, target: np.ndarray, request: PlanRequest, ap
         np.arange(request.sagittal_angle_range_deg[0] + 1.0, request.sagittal_angle_range_deg[1], 2.0)
     )
     counts = dict.fromkeys(scene.fields, 0)
-    total = 0
-    for a in axial:
-        for s in sagittal:
-            candidate = evaluator.evaluate(float(a), float(s), request.side)
-            total += 1
-            for name, clearance in candidate.clearances_mm.items():
-                if clearance < limits[name]:
-                    counts[name] += 1
+    # One pass per axial row: the rows share the sampling cost, and memory stays small.
+    rows = ([(float(a), float(s)) for s in sagittal] for a in axial)
+    candidates = [c for row in rows for c in evaluator.evaluate_many(row, request.side)]
+    total = len(candidates)
+    for candidate in candidates:
+        for name, clearance in candidate.clearances_mm.items():
+            if clearance < limits[name]:
+                counts[name] += 1
     ranked = sorted(((n, c) for n, c in counts.items() if c), key=lambda item: -item[1])
     return [f"{name.replace('_', ' ')} {100 * count / total:.0f}%" for name, count in ranked[:4]]
 

@@ -134,29 +134,40 @@ class PathEvaluator:
         self.step_mm = float(max(step_mm, far_step_mm))
 
     def evaluate(self, axial_angle: float, sagittal_angle: float, side: str) -> Candidate:
-        outward = outward_direction(axial_angle, sagittal_angle, side)
+        return self.evaluate_many([(axial_angle, sagittal_angle)], side)[0]
+
+    def evaluate_many(self, angles: list[tuple[float, float]], side: str) -> list[Candidate]:
+        """Candidates for several (axial, sagittal) directions, their fields sampled in one pass (the
+        per-call cost of sampling dominates a single direction's ~200 points)."""
+        outward = np.array([outward_direction(a, s, side) for a, s in angles])
         depths = np.concatenate([self.dock_depths_mm, self.depths_mm])
-        points = self.target_lps_mm + depths[:, None] * outward
+        points = (self.target_lps_mm + depths[None, :, None] * outward[:, None, :]).reshape(-1, 3)
         if self._stack is not None:
             distances = self._stack.sample(points)
         else:
             distances = np.stack([o.field.sample(points) for o in self.obstacles])
-        all_profiles = distances - self.radius_mm - self._limits
-        dock, profiles = all_profiles[:, : len(self.dock_depths_mm)], all_profiles[:, len(self.dock_depths_mm) :]
-        margins = all_profiles.min(axis=1)
-        clearances = {o.field.name: float(m + o.limit_mm) for o, m in zip(self.obstacles, margins, strict=True)}
-        corridor = profiles.min(axis=1)
-        worst = int(np.argmin(margins))
-        return Candidate(
-            axial_angle,
-            sagittal_angle,
-            outward,
-            float(corridor.min()),
-            float(dock.min()) if dock.size else float("inf"),
-            clearances,
-            self.obstacles[worst].field.name,
-            profiles,
-        )
+        shape = (len(self.obstacles), len(angles), len(depths))
+        all_profiles = (distances - self.radius_mm - self._limits).reshape(shape)
+        docked = len(self.dock_depths_mm)
+        margins = all_profiles.min(axis=2)
+        corridor = all_profiles[:, :, docked:].min(axis=(0, 2))
+        dock = all_profiles[:, :, :docked].min(axis=(0, 2)) if docked else np.full(len(angles), np.inf)
+        worst = margins.argmin(axis=0)
+        clearances = margins + self._limits
+        names = [o.field.name for o in self.obstacles]
+        return [
+            Candidate(
+                axial,
+                sagittal,
+                outward[m],
+                float(corridor[m]),
+                float(dock[m]),
+                dict(zip(names, clearances[:, m].tolist(), strict=True)),
+                names[worst[m]],
+                all_profiles[:, m, docked:],
+            )
+            for m, (axial, sagittal) in enumerate(angles)
+        ]
 
     @property
     def error_mm(self) -> float:
@@ -220,22 +231,29 @@ def _branch_and_bound(
     evaluations = 0
     closest: Candidate | None = None
 
-    def push(a_low: float, a_high: float, s_low: float, s_high: float) -> None:
+    def push(cells: list[tuple[float, float, float, float]]) -> None:
+        """Evaluate the cells' centres (in one pass) and queue those whose bound can hold a safe path."""
         nonlocal evaluations, closest
-        candidate = evaluator.evaluate((a_low + a_high) / 2, (s_low + s_high) / 2, space.side)
-        evaluations += 1
-        if closest is None or candidate.objective_mm > closest.objective_mm:
-            closest = candidate
-        radius = 0.5 * float(np.hypot(a_high - a_low, s_high - s_low))
-        bound = candidate.bound_mm(radius, evaluator.depths_mm)
-        if bound >= minimum_objective_mm:
-            heapq.heappush(heap, (-bound, evaluations, (a_low, a_high, s_low, s_high), candidate))
+        centres = [((a_low + a_high) / 2, (s_low + s_high) / 2) for a_low, a_high, s_low, s_high in cells]
+        for cell, candidate in zip(cells, evaluator.evaluate_many(centres, space.side), strict=True):
+            evaluations += 1
+            if closest is None or candidate.objective_mm > closest.objective_mm:
+                closest = candidate
+            a_low, a_high, s_low, s_high = cell
+            radius = 0.5 * float(np.hypot(a_high - a_low, s_high - s_low))
+            bound = candidate.bound_mm(radius, evaluator.depths_mm)
+            if bound >= minimum_objective_mm:
+                heapq.heappush(heap, (-bound, evaluations, cell, candidate))
 
     a_edges = np.linspace(a0, a1, initial_cells + 1)
     s_edges = np.linspace(s0, s1, initial_cells + 1)
-    for i in range(initial_cells):
-        for j in range(initial_cells):
-            push(a_edges[i], a_edges[i + 1], s_edges[j], s_edges[j + 1])
+    push(
+        [
+            (a_edges[i], a_edges[i + 1], s_edges[j], s_edges[j + 1])
+            for i in range(initial_cells)
+            for j in range(initial_cells)
+        ]
+    )
     best: Candidate | None = None
     unresolved = 0
     while heap:
@@ -251,13 +269,14 @@ def _branch_and_bound(
                 unresolved += 1
             continue
         a_mid, s_mid = (a_low + a_high) / 2, (s_low + s_high) / 2
-        for cell in (
-            (a_low, a_mid, s_low, s_mid),
-            (a_mid, a_high, s_low, s_mid),
-            (a_low, a_mid, s_mid, s_high),
-            (a_mid, a_high, s_mid, s_high),
-        ):
-            push(*cell)
+        push(
+            [
+                (a_low, a_mid, s_low, s_mid),
+                (a_mid, a_high, s_low, s_mid),
+                (a_low, a_mid, s_mid, s_high),
+                (a_mid, a_high, s_mid, s_high),
+            ]
+        )
     return best, evaluations, unresolved, closest
 
 
