@@ -6,7 +6,10 @@ cannula >= 1 mm from the true exiting root and dural sac and cross no unreported
 every feasible plan), high-iliac-crest L5-S1 cases that go interlaminar or are refused naming the
 crest (baseline: every such case), L4-L5 transforaminal entries 8 to 14 cm from the midline
 (baseline: every such plan; Yeung & Tsou 2002, Hoogland 2006), and the same cohort planned on the
-phantom's truth label map (the planner's ceiling: what perfect anatomy would allow).
+phantom's truth label map (the planner's ceiling: what perfect anatomy would allow), and on every
+case, feasible or not, whether along the path the plan shows (its own, nominal or closest) the
+clearance its limits were kept to (the estimates widened by their uncertainty) ever reads above the
+true clearance (baseline: never).
 Time per stage is reported too.
 """
 
@@ -80,6 +83,14 @@ def run(report) -> None:
         unit="cases",
         baseline="none (every case planned)",
         baseline_value=0,
+    )
+    report(
+        name="cohort_envelope_reads_above_the_truth",
+        value=counts["shown_paths_whose_envelope_reads_above_the_truth"],
+        unit="paths",
+        baseline="paths shown (plan, nominal or closest), each checked on the root and the sac",
+        baseline_value=counts["shown_paths"],
+        smallest_slack_mm=counts["smallest_envelope_slack_mm"],
     )
     report(
         name="cohort_nominal_paths_under_1mm_of_the_truth",

@@ -9,6 +9,7 @@ import pytest
 
 from kambin.phantom.pathology import PATHOLOGIES
 from kambin.workflows.synthetic_check import (
+    ENVELOPE_TOLERANCE_MM,
     L4_L5_ENTRY_OFFSET_RANGE_MM,
     SAFE_CLEARANCE_MM,
     run_case,
@@ -49,6 +50,18 @@ def test_every_case_is_planned_and_every_feasible_plan_is_safe_against_the_truth
                     round(result.nominal_true_exiting_root_mm, 2),
                 )
     assert counts["feasible_and_safe"] == counts["feasible"]
+
+
+def test_the_envelopes_the_limits_are_kept_to_never_read_farther_than_the_truth(cohort):
+    """The safety mechanism itself, on every case, feasible or not: along the path each plan shows (its
+    own, or its nominal or closest path), the clearance the planner kept its limit to (to the estimated
+    root and sac widened by their uncertainty) is never above the true clearance, within the fields'
+    discretisation. Were it above, a plan could be called safe and not be."""
+    checked = [r for r in cohort if r.envelope_vs_truth_mm]
+    assert len(checked) >= len(cohort) - 1  # a case whose search evaluated nothing has no path to show
+    for result in checked:
+        for structure, (kept, true) in result.envelope_vs_truth_mm.items():
+            assert kept <= true + ENVELOPE_TOLERANCE_MM, (result.case, structure, kept, true)
 
 
 def test_high_iliac_crest_at_l5_s1_goes_interlaminar_or_is_refused_naming_the_crest(cohort):

@@ -26,6 +26,10 @@ SAFE_CLEARANCE_MM = 1.0
 #: True bone crossed beyond the reported foraminoplasty that still counts as "none": the
 #: segmentation's surface error (about a voxel) over the part of the cannula's surface grazing bone.
 BONE_TOLERANCE_MM3 = 30.0
+#: How far the clearance the planner kept (to an estimate widened by its uncertainty) may read above
+#: the true clearance without the envelope failing: the clearance fields' discretisation bound on the
+#: 1 mm fine grid (half a voxel diagonal, `planning.fields`).
+ENVELOPE_TOLERANCE_MM = 0.9
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,9 @@ class CaseResult:
     refused: bool = False
     nominal_true_exiting_root_mm: float | None = None  # an infeasible plan's nominal path, against the truth
     nominal_true_dural_sac_mm: float | None = None
+    # The path the plan shows (its own, else its nominal or closest path): per structure, the clearance
+    # the planner kept its limit to (to the estimate widened by its uncertainty) and the true one.
+    envelope_vs_truth_mm: dict[str, tuple[float, float]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -121,6 +128,14 @@ def run_case(case: Case, spacing_mm: float = 1.0, anatomy: str = "segmented") ->
     except InvalidInputError as error:  # a refusal is an outcome to count, not a crash
         return CaseResult(case, False, None, [f"refused: {error}"], refused=True, seconds=seconds)
     out = CaseResult(case, result.feasible, result.approach, list(result.reasons), seconds=seconds)
+    shown, _, _ = result.shown_path()
+    if shown is not None:
+        for structure in ("exiting_root", "dural_sac"):
+            kept = shown.clearances_mm[structure]
+            out.envelope_vs_truth_mm[structure] = (
+                kept.clearance_mm - kept.uncertainty_mm,
+                true_clearance_mm(patient.truth, result, structure, shown),
+            )
     if result.nominal is not None:
         out.nominal_true_exiting_root_mm = true_clearance_mm(patient.truth, result, "exiting_root", result.nominal)
         out.nominal_true_dural_sac_mm = true_clearance_mm(patient.truth, result, "dural_sac", result.nominal)
@@ -162,6 +177,18 @@ def summarise(results: list[CaseResult]) -> dict:
         ),
         "l4_l5_transforaminal": len(l45),
         "l4_l5_entry_offset_in_range": sum(low <= r.entry_offset_mm <= high for r in l45),
+        "shown_paths": sum(bool(r.envelope_vs_truth_mm) for r in results),
+        "shown_paths_whose_envelope_reads_above_the_truth": sum(
+            any(kept > true + ENVELOPE_TOLERANCE_MM for kept, true in r.envelope_vs_truth_mm.values())
+            for r in results
+        ),
+        "smallest_envelope_slack_mm": round(
+            min(
+                (true - kept for r in results for kept, true in r.envelope_vs_truth_mm.values()),
+                default=float("nan"),
+            ),
+            2,
+        ),
         "nominal_paths": sum(r.nominal_true_exiting_root_mm is not None for r in results),
         "nominal_paths_under_1mm_of_the_true_root_or_sac": sum(
             min(r.nominal_true_exiting_root_mm, r.nominal_true_dural_sac_mm) < SAFE_CLEARANCE_MM
