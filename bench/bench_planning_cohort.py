@@ -58,6 +58,7 @@ def run(report) -> None:
         unit="plans",
         baseline="every L4-L5 transforaminal plan",
         baseline_value=counts["l4_l5_transforaminal"],
+        on_truth_labels=f"{ceiling['l4_l5_entry_offset_in_range']} of {ceiling['l4_l5_transforaminal']}",
     )
     nominal = sum(any("confirm them on an MRI" in reason for reason in r.reasons) for r in segmented)
     report(
