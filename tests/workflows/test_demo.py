@@ -29,6 +29,13 @@ def test_demo_segments_estimates_plans_and_checks_against_the_truth(tmp_path):
     if not plan["feasible"]:
         assert facts["plan"].startswith("NO SAFE PATH") and "NOT SAFE" in label
         assert "No safe path" in report and "not a safe plan</span></h2>" in report
+    # The comparison on the phantom's true anatomy: its own plan and report, beside the main ones.
+    ideal = Plan.model_validate(json.loads(result.files["plan on the true anatomy"].read_text()))
+    assert ideal.inputs["labels"].startswith("patient/labels.nii.gz")
+    assert plan["inputs"]["labels"] != ideal.inputs["labels"]
+    comparison = facts["on the true anatomy (roots seen exactly, as on a registered MRI)"]
+    assert comparison.startswith("safe") == ideal.feasible
+    assert "<h2>The numbers</h2>" in result.files["report on the true anatomy"].read_text()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging left behind
 
 

@@ -10,6 +10,9 @@
    phantom's true nerve root and dural sac.
 5. Rehearse: AP and lateral simulated fluoroscopy with the cannula, and the endoscope's view of
    Kambin's triangle; then the plan report (HTML, pictures embedded).
+6. For comparison, plan again on the phantom's true label map: what the roots and the dural sac
+   seen exactly (as on an MRI registered to the CT) would allow; its own plan and report, beside
+   the main ones, never in their place.
 """
 
 from __future__ import annotations
@@ -27,7 +30,15 @@ DEMO_SEED = 3
 DEMO_LEVEL = "L4-L5"
 DEMO_SIDE = "left"
 DEMO_PATHOLOGY = "foraminal-herniation"
-STAGES = ("synthetic patient", "segmentation", "anatomy estimates", "plan", "rehearsal views", "report")
+STAGES = (
+    "synthetic patient",
+    "segmentation",
+    "anatomy estimates",
+    "plan",
+    "rehearsal views",
+    "report",
+    "comparison on the true anatomy",
+)
 
 
 @dataclass
@@ -181,5 +192,23 @@ def _run(out: Path, step: Callable[[str], None], spacing_mm: float) -> DemoResul
 
     name = timed("report")
     result.files["report"] = write_report(planned, patient.ct, anatomy.labels, out / "report.html")
+    done(name)
+
+    name = timed("comparison on the true anatomy")
+    ideal = plan(patient.ct, patient.labels, request).model_copy(
+        update={"inputs": {"ct": str(result.files["CT"].name), "labels": "patient/labels.nii.gz (the phantom's truth)"}}
+    )
+    result.files["plan on the true anatomy"] = write_plan(ideal, out / "plan-true-anatomy.json")
+    result.files["report on the true anatomy"] = write_report(
+        ideal, patient.ct, patient.labels, out / "report-true-anatomy.html"
+    )
+    if ideal.feasible:
+        summary = (
+            f"safe {ideal.approach} path, {ideal.entry_offset_from_midline_mm / 10:.1f} cm from the midline, "
+            f"{ideal.clearances_mm['exiting_root'].clearance_mm:.1f} mm from the exiting root"
+        )
+    else:
+        summary = "no safe path either"
+    result.facts.append(("on the true anatomy (roots seen exactly, as on a registered MRI)", summary))
     done(name)
     return result
