@@ -60,10 +60,13 @@ def test_bad_requests_are_one_line_and_write_nothing(patient_dir, tmp_path, caps
 
 def test_plan_from_the_ct_alone_segments_and_estimates(tmp_path, capsys, patient_dir):
     out = tmp_path / "p.json"
-    code, _, err = run(["plan", str(patient_dir / "ct.nii.gz"), "--level", "L4-L5", "--side", "left", "-o", str(out)],
-                       capsys)
+    code, printed, err = run(
+        ["plan", str(patient_dir / "ct.nii.gz"), "--level", "L4-L5", "--side", "left", "-o", str(out)], capsys
+    )
     assert code == 0, err
     plan = json.loads(out.read_text())
+    if not plan["feasible"]:  # the path shown instead is printed as NOT SAFE, with what it breaks or keeps
+        assert ("NOT SAFE" in printed) == (plan["nominal"] is not None or plan["closest"] is not None)
     # The anatomy planned on is written beside the plan, with its sidecar, and the plan names it.
     assert plan["inputs"]["labels"] == str((tmp_path / "p.anatomy.nii.gz").absolute())
     sidecar = json.loads((tmp_path / "p.anatomy.json").read_text())

@@ -127,6 +127,16 @@ def plan_command(
                 f"clearance {name.replace('_', ' ')}", f"{clearance.clearance_mm:.1f} mm (limit {clearance.limit_mm:g})"
             )
         table.add_row("foraminoplasty", f"{result.foraminoplasty_mm3:.0f} mm3")
+    else:
+        shown, approach, label = result.shown_path()
+        if shown is not None:
+            broken = [n.replace("_", " ") for n, c in shown.clearances_mm.items() if c.clearance_mm < c.limit_mm]
+            table.add_row(
+                f"[red]{label.strip()}[/] path",
+                f"{approach}, {shown.entry_offset_from_midline_mm / 10:.1f} cm from the midline, "
+                f"{shown.axial_angle_deg:.1f} deg axial, {shown.sagittal_angle_deg:+.1f} deg cranio-caudal"
+                + (f"; breaks the limit to: {', '.join(broken)}" if broken else "; keeps the nominal limits"),
+            )
     for reason in result.reasons:
         table.add_row("reason", reason)
     console.print(table)
