@@ -110,6 +110,9 @@ def test_with_no_safe_path_the_closest_path_is_reported_and_breaks_a_limit(foram
     closest = result.closest
     assert closest is not None and result.closest_approach in ("transforaminal", "interlaminar")
     assert closest.margin_mm < 0
+    _, worst = closest.broken_limits()[0]
+    margins = [c.clearance_mm - c.limit_mm for c in closest.clearances_mm.values()]
+    assert worst.clearance_mm - worst.limit_mm == min(margins)
     broken = closest.clearances_mm[closest.bottleneck]
     assert broken.clearance_mm - broken.limit_mm <= closest.margin_mm + 0.05  # the corridor's margin, or worse
     # The closest path's own cannula surface comes within the limit of the true structure it names.

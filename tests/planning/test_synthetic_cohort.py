@@ -57,9 +57,10 @@ def test_the_envelopes_the_limits_are_kept_to_never_read_farther_than_the_truth(
     own, or its nominal or closest path), the clearance the planner kept its limit to (to the estimated
     root and sac widened by their uncertainty) is never above the true clearance, within the fields'
     discretisation. Were it above, a plan could be called safe and not be."""
-    checked = [r for r in cohort if r.envelope_vs_truth_mm]
-    assert len(checked) >= len(cohort) - 1  # a case whose search evaluated nothing has no path to show
-    for result in checked:
+    # Every case shows a path: the search evaluates its first cells whatever the anatomy, so a plan with
+    # no safe path still has a closest one.
+    assert all(r.envelope_vs_truth_mm for r in cohort), [r.case for r in cohort if not r.envelope_vs_truth_mm]
+    for result in cohort:
         for structure, (kept, true) in result.envelope_vs_truth_mm.items():
             assert kept <= true + ENVELOPE_TOLERANCE_MM, (result.case, structure, kept, true)
 

@@ -130,7 +130,7 @@ def plan_command(
     else:
         shown, approach, label = result.shown_path()
         if shown is not None:
-            broken = [n.replace("_", " ") for n, c in shown.clearances_mm.items() if c.clearance_mm < c.limit_mm]
+            broken = [name.replace("_", " ") for name, _ in shown.broken_limits()]
             table.add_row(
                 f"[red]{label.strip()}[/] path",
                 f"{approach}, {shown.entry_offset_from_midline_mm / 10:.1f} cm from the midline, "

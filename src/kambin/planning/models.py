@@ -84,6 +84,11 @@ class Trajectory(_Model):
     clearances_mm: dict[str, Clearance]
     foraminoplasty_mm3: float
 
+    def broken_limits(self) -> list[tuple[str, Clearance]]:
+        """(structure, clearance) of each hard limit this path breaks, worst first (a safe path: none)."""
+        broken = [(name, c) for name, c in self.clearances_mm.items() if c.clearance_mm < c.limit_mm]
+        return sorted(broken, key=lambda item: item[1].clearance_mm - item[1].limit_mm)
+
 
 class Plan(_Model):
     """The planner's answer, with the reasons. `feasible` is false when no path keeps every limit."""

@@ -198,17 +198,9 @@ def build_report(plan: Plan, ct: Volume, labels: Volume, *, pictures: bool = Tru
         pictures=_pictures(plan, ct, labels, shown) if pictures and shown is not None else [],
         nominal=plan.nominal if not plan.feasible else None,
         closest=plan.closest if not plan.feasible and plan.nominal is None else None,
-        closest_broken=_broken_limits(plan.closest),
+        closest_broken=plan.closest.broken_limits() if plan.closest is not None else [],
         kambin_version=version("kambin"),
     )
-
-
-def _broken_limits(path) -> list:
-    """(structure, clearance) of each limit a path breaks, worst first; none without a path."""
-    if path is None:
-        return []
-    broken = [(name, c) for name, c in path.clearances_mm.items() if c.clearance_mm < c.limit_mm]
-    return sorted(broken, key=lambda item: item[1].clearance_mm - item[1].limit_mm)
 
 
 def write_report(plan: Plan, ct: Volume, labels: Volume, path: str | os.PathLike) -> Path:
