@@ -216,9 +216,13 @@ def split_vertebrae(
         # Sagittal fill everywhere; axial and coronal fills only in the body's core box, where no
         # canal or interlaminar window can be closed. A dark (osteoporotic, fatty) body interior
         # opens through the basivertebral foramen in the midline of its posterior wall, so it is not
-        # a hole in the midline's sagittal or axial planes, but it is one in coronal planes.
+        # a hole in the midline's sagittal or axial planes, but it is one in coronal planes. The
+        # sagittal fill comes after the core's: a core fill that closes a gap in a thin endplate
+        # also closes the body's sagittal ring, and the interior behind it is filled too (VerSe
+        # sub-verse006 L4, cancellous interior left hollow: Dice 0.854 -> 0.871; mean 0.801 ->
+        # 0.804; ten phantoms 0.9503 -> 0.9504).
         core_fill = fill_holes_in_planes(mask[box], axis=2) | fill_holes_in_planes(mask[box], axis=1)
-        fill = fill_holes_in_planes(mask[box], axis=0) | (core_fill & near_axis[box])
+        fill = fill_holes_in_planes(mask[box] | (core_fill & near_axis[box]), axis=0)
         sub = fill & (out[box] == 0) & ~other[box]
         out[box][sub] = n
     del zz
