@@ -34,7 +34,7 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from kambin.anatomy.bone import fill_holes_in_planes
-from kambin.anatomy.column import Column
+from kambin.anatomy.column import Column, Disc
 
 # The marker is the body's whole cross-section near the column line, cortex included: a marker in
 # the cancellous core alone loses the body's own cortex to a neighbour flooding along bright
@@ -110,6 +110,25 @@ def geodesic_split(markers: np.ndarray, region: np.ndarray, gap_depth: np.ndarra
     return out
 
 
+def _beyond_plane(disc: Disc, sign: float, shape: tuple[int, ...], offset_xyz: np.ndarray) -> np.ndarray:
+    """Voxels more than END_MARGIN_MM beyond `disc`'s own plane (cranial for `sign` +1, caudal for -1).
+
+    The axial sense alone misses a cut vertebra's arch behind a steeply tilted end disc: the
+    lumbosacral disc lies 30-45 degrees from the axial plane (lumbosacral angle; Standring, Gray's
+    Anatomy), so S1's superior articular processes, laminae and ala, behind it, rise to the level of
+    L5's body, and with S1's body below the field of view nothing else holds them (VerSe
+    sub-verse006: L5 Dice 0.722 -> 0.797, L4 0.871 -> 0.882; sub-verse007 unchanged). The upper
+    vertebra's own arch stays above that plane (sub-verse006: 0.1 % of L5 more than 12 mm below it).
+    """
+    x, y, z = (
+        np.arange(size, dtype=np.float32) + np.float32(corner - centre)
+        for size, corner, centre in zip(shape, offset_xyz, disc.centre_xyz, strict=True)
+    )
+    normal = disc.normal_xyz.astype(np.float32)
+    distance = x[:, None, None] * normal[0] + y[None, :, None] * normal[1] + z[None, None, :] * normal[2]
+    return sign * distance > END_MARGIN_MM
+
+
 def segment_index(column: Column, points_xyz: np.ndarray) -> np.ndarray:
     """Which column segment each point is in: 0 above the first (most cranial) disc, n below disc n-1."""
     index = np.zeros(points_xyz.shape[:-1], dtype=np.int16)
@@ -167,13 +186,16 @@ def split_vertebrae(
     # A vertebra cut by the crop beyond the first or last disc has little or no body core in
     # view, so its arch (laminae, spinous and articular processes) would be flooded by the
     # vertebra next to it. All bone more than END_MARGIN_MM beyond that disc, in the axial sense
-    # (posterior elements hang caudally, so no tilted plane), is given to it as marker instead.
+    # (posterior elements hang caudally) or beyond the disc's own plane (`_beyond_plane`), is
+    # given to it as marker instead.
     if column.discs:
         for n, disc, sign in ((1, column.discs[0], 1.0), (count, column.discs[-1], -1.0)):
             if sizes[n] >= END_SEGMENT_MIN_MARKER:
                 continue
             beyond = sign * (z_full - disc.centre_xyz[2]) > END_MARGIN_MM
-            region = beyond[None, None, :] & (np.abs(xx - x_mid[None, None, :]) <= END_HALF_WIDTH_MM)
+            region = (beyond[None, None, :] | _beyond_plane(disc, sign, bone.shape, offset_xyz)) & (
+                np.abs(xx - x_mid[None, None, :]) <= END_HALF_WIDTH_MM
+            )
             markers[filled & region & (markers == 0)] = n
         sizes = np.bincount(markers.ravel(), minlength=count + 1)
     lateral = np.abs(xx - x_mid[None, None, :]) > OTHER_BONE_FROM_MIDLINE_MM
