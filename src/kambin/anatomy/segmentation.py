@@ -220,7 +220,7 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
     )
     naming = name_segments(evidence, lowest, highest)
     warnings = list(naming.warnings) + list(ct.warnings)
-    _cut_ribs(labels, naming.names, x_mid_crop)
+    _cut_ribs(labels, naming.names, column.x_of_z - x_min)
 
     out_work = np.zeros(bone.shape, dtype=np.uint8)
     names: list[str] = []
@@ -306,13 +306,14 @@ def _peel_on_ct_grid(labels: np.ndarray, ct: Volume, ids: list[int]) -> None:
     labels[box][surface & halo] = 0
 
 
-def _cut_ribs(labels: np.ndarray, names: tuple[str | None, ...], x_mid: np.ndarray) -> None:
+def _cut_ribs(labels: np.ndarray, names: tuple[str | None, ...], x_of_z: np.ndarray) -> None:
     """Unlabel, in place, the bone of segments named thoracic farther than RIB_FROM_MIDLINE_MM from
-    the midline x(z) (`labels`: segment numbers, cranial first; `names`: per segment)."""
+    the column's centre line x(z) (`labels`: segment numbers, cranial first; `names`: per segment;
+    `x_of_z`: on the crop), which follows a scoliotic spine where the body's midline does not."""
     thoracic = [n + 1 for n, name in enumerate(names) if name is not None and name.startswith("T")]
     if not thoracic:
         return
-    distance = np.abs(np.arange(labels.shape[0])[:, None, None] - x_mid[None, None, :])
+    distance = np.abs(np.arange(labels.shape[0])[:, None, None] - x_of_z[None, None, :])
     labels[np.isin(labels, thoracic) & (distance > RIB_FROM_MIDLINE_MM)] = 0
 
 
