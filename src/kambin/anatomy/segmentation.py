@@ -94,6 +94,7 @@ HALF_MAXIMUM_FRACTION = 0.45
 #: / 0.820 / 0.784 / 0.758; 30 mm: 0.832 / 0.850 / 0.813 / 0.779; 27 mm: 0.843 / 0.854 / 0.817 /
 #: 0.778; 24 mm: 0.853 / 0.858 / 0.817 / 0.776 (the transverse processes' tips lost). What stays is
 #: the rib's head and neck, joined to the body where 3 mm slices blur the costovertebral joint.
+#: Untested above T9: the upper thoracic transverse processes reach farther and lose their tips.
 RIB_FROM_MIDLINE_MM = 27.0
 TYPICAL_SEGMENT_MM = 34.0  # a lumbar body plus disc (Panjabi et al., Spine 17(3), 1992)
 
