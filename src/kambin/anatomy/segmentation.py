@@ -96,6 +96,13 @@ HALF_MAXIMUM_FRACTION = 0.45
 #: the rib's head and neck, joined to the body where 3 mm slices blur the costovertebral joint.
 #: Untested above T9: the upper thoracic transverse processes reach farther and lose their tips.
 RIB_FROM_MIDLINE_MM = 27.0
+#: Reach, above and below a voxel, of the search for the two cortices that flank a disc or joint
+#: space (`_clear_joint_spaces`): half the tallest lumbar disc (10-12 mm; Pfirrmann et al., Spine
+#: 31(18), 2006) rounded up, so a voxel anywhere in a disc sees both endplates, while the cancellous
+#: interior of a body (25-30 mm tall) does not reach the next vertebra's endplate. VerSe, 1x1x3 mm:
+#: mean Dice 0.828 -> 0.833 (reach 4 / 6 / 8 mm: 0.832 / 0.833 / 0.834, the 8 mm reach costing sub-verse007
+#: T9 and L5 0.005); TotalSegmentator example (3 mm): every vertebra +0.000 to +0.003.
+JOINT_SPACE_REACH_MM = 6.0
 TYPICAL_SEGMENT_MM = 34.0  # a lumbar body plus disc (Panjabi et al., Spine 17(3), 1992)
 
 
@@ -222,6 +229,8 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
     naming = name_segments(evidence, lowest, highest)
     warnings = list(naming.warnings) + list(ct.warnings)
     _cut_ribs(labels, naming.names, column.x_of_z - x_min)
+    if not thin:
+        _clear_joint_spaces(labels, smoothed[box])
 
     out_work = np.zeros(bone.shape, dtype=np.uint8)
     names: list[str] = []
@@ -305,6 +314,46 @@ def _peel_on_ct_grid(labels: np.ndarray, ct: Volume, ids: list[int]) -> None:
     mask = inside[box]
     surface = mask & ~ndi.binary_erosion(mask)
     labels[box][surface & halo] = 0
+
+
+def _clear_joint_spaces(labels: np.ndarray, smoothed_hu: np.ndarray) -> None:
+    """Unlabel, in place, disc and joint space voxels left between two vertebrae's cortices.
+
+    Along the cranio-caudal axis (working-grid z), a voxel with the brightest voxel within
+    JOINT_SPACE_REACH_MM above it labelled one vertebra and the brightest within that reach below it
+    labelled another, and darker than HALF_MAXIMUM_FRACTION of the way from soft tissue to the
+    dimmer of the two (the full width at half maximum edge of each cortex), lies in the space
+    between two endplates (a disc) or two articular processes (a facet joint): not bone, and left
+    out of expert masks. Thick slices average a disc with the endplates curving into it beside the
+    midline and raise it above the bone threshold, so the watershed's two floods meet in the middle
+    of the disc instead of leaving it out. The brightest voxel of a vertebra's own interior is never
+    flanked by another vertebra on both sides, so cancellous bone between two cortices of one
+    vertebra (a lamina, a process) is kept.
+    """
+    nz = labels.shape[2]
+    reach = min(int(round(JOINT_SPACE_REACH_MM / WORKING_SPACING_MM)), nz - 1)
+    peak = {}
+    for name, sign in (("above", 1), ("below", -1)):
+        best = np.full(labels.shape, -np.inf, dtype=np.float32)
+        owner = np.zeros(labels.shape, dtype=labels.dtype)
+        for d in range(1, reach + 1):
+            src = slice(d, None) if sign > 0 else slice(None, -d)
+            dst = slice(None, -d) if sign > 0 else slice(d, None)
+            value = smoothed_hu[:, :, src]
+            brighter = value > best[:, :, dst]
+            best[:, :, dst][brighter] = value[brighter]
+            owner[:, :, dst][brighter] = labels[:, :, src][brighter]
+        peak[name] = (best, owner)
+    (above, owner_above), (below, owner_below) = peak["above"], peak["below"]
+    dimmer = np.minimum(above, below)
+    gap = (
+        (labels > 0)
+        & (owner_above > 0)
+        & (owner_below > 0)
+        & (owner_above != owner_below)
+        & (smoothed_hu < SOFT_TISSUE_HU + HALF_MAXIMUM_FRACTION * (dimmer - SOFT_TISSUE_HU))
+    )
+    labels[gap] = 0
 
 
 def _cut_ribs(labels: np.ndarray, names: tuple[str | None, ...], x_of_z: np.ndarray) -> None:
