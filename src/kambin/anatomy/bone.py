@@ -74,6 +74,34 @@ def fill_holes_in_planes(mask: np.ndarray, axis: int, min_extent: tuple[int, int
     return mask | keep[labels]
 
 
+#: Radius (mm) of the closing in sagittal planes that bridges gaps in a thin cortex before holes are
+#: filled, on thick-slice CTs only (`fill_thick_slice_interior`). A 3 mm slice averages the 0.5-1 mm
+#: cortex of a process or lamina with the soft tissue beside it, so the shell around its dark
+#: cancellous interior breaks into pieces a millimetre or two apart and the interior is no hole;
+#: a 2 mm disk closes such gaps and nothing as wide as the canal (15-20 mm), a foramen (8-10 mm)
+#: or a disc seen from the side. VerSe, 1x1x3 mm, with the coronal fill: mean Dice 0.833 -> 0.839
+#: (TotalSegmentator example, 3 mm: T12 0.789 -> 0.867, L1 0.861 -> 0.879, the rest +0.000..+0.006)
+#: (radius 1 / 2 / 3 mm alone: 0.836 / 0.838 / 0.837; coronal fill alone 0.836). Thin voxels
+#: resolve the shell and are not touched: on the phantoms (1 mm, 0.8x0.8x1.5 mm) the same fills
+#: close the sacrum's foramina into S1 (S1 Dice 0.963 -> 0.922).
+THICK_SLICE_CLOSING_MM = 2.0
+
+
+def fill_thick_slice_interior(mask: np.ndarray, spacing_mm: float) -> np.ndarray:
+    """One vertebra's mask with the dark interiors a thick slice leaves open filled.
+
+    Holes of the mask in coronal planes (the cancellous core of a transverse process or pedicle
+    between its cortices), and holes in sagittal planes once gaps in the cortex are bridged by a
+    closing with a THICK_SLICE_CLOSING_MM disk (a spinous process, a lamina). Working-grid axes
+    (x, y, z): sagittal planes are normal to x, coronal ones to y.
+    """
+    radius = int(round(THICK_SLICE_CLOSING_MM / spacing_mm))
+    yy, zz = np.mgrid[-radius : radius + 1, -radius : radius + 1]
+    disk = (yy * yy + zz * zz <= radius * radius)[None, :, :]
+    closed = ndi.binary_closing(np.pad(mask, radius), disk)[radius:-radius, radius:-radius, radius:-radius]
+    return mask | fill_holes_in_planes(closed, axis=0) | fill_holes_in_planes(mask, axis=1)
+
+
 def midline_x(bone: np.ndarray, block: int = 30, reach: int = 80, margin: int = 20) -> np.ndarray:
     """Left-right midline x(z) of the body from the mirror symmetry of the bone mask.
 

@@ -33,7 +33,7 @@ from scipy import ndimage as ndi
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from kambin.anatomy.bone import fill_holes_in_planes
+from kambin.anatomy.bone import fill_holes_in_planes, fill_thick_slice_interior
 from kambin.anatomy.column import Column, Disc
 
 # The marker is the body's whole cross-section near the column line, cortex included: a marker in
@@ -245,6 +245,8 @@ def split_vertebrae(
         # 0.804; ten phantoms 0.9503 -> 0.9504).
         core_fill = fill_holes_in_planes(mask[box], axis=2) | fill_holes_in_planes(mask[box], axis=1)
         fill = fill_holes_in_planes(mask[box] | (core_fill & near_axis[box]), axis=0)
+        if not geodesic:  # thick slices (the geodesic split is for thin ones): `bone.THICK_SLICE_CLOSING_MM`
+            fill = fill_thick_slice_interior(fill, 1.0)  # the working grid's 1 mm
         sub = fill & (out[box] == 0) & ~other[box]
         out[box][sub] = n
     del zz
