@@ -100,8 +100,8 @@ RIB_FROM_MIDLINE_MM = 27.0
 #: space (`_clear_joint_spaces`): half the tallest lumbar disc (10-12 mm; Pfirrmann et al., Spine
 #: 31(18), 2006) rounded up, so a voxel anywhere in a disc sees both endplates, while the cancellous
 #: interior of a body (25-30 mm tall) does not reach the next vertebra's endplate. VerSe, 1x1x3 mm:
-#: mean Dice 0.828 -> 0.833 (reach 4 / 6 / 8 mm: 0.832 / 0.833 / 0.834, the 8 mm reach costing sub-verse007
-#: T9 and L5 0.005); TotalSegmentator example (3 mm): every vertebra +0.000 to +0.003.
+#: mean Dice 0.828 -> 0.833 (reach 4 / 6 / 8 mm: 0.832 / 0.833 / 0.834, the 8 mm reach costing
+#: sub-verse007 T9 and L5 0.005); TotalSegmentator example (3 mm): every vertebra +0.000 to +0.003.
 JOINT_SPACE_REACH_MM = 6.0
 #: Rib heads and necks (`_cut_rib_heads`): bone more than RIB_HEAD_MARGIN_MM beyond the body's
 #: half-width, and less than RIB_NECK_BEHIND_WALL_MM behind its posterior wall: in front of the
@@ -112,6 +112,11 @@ JOINT_SPACE_REACH_MM = 6.0
 #: 0.840. The lumbar segments and the phantoms (lumbar) are untouched.
 RIB_HEAD_MARGIN_MM = 2.0
 RIB_NECK_BEHIND_WALL_MM = 16.0
+#: Where a thoracic body's half-width is measured (`_cut_rib_heads`): this far in front of the
+#: column's centre line (mm, nearest and farthest), in the body's anterior half, where no rib attaches.
+BODY_FRONT_BAND_MM = (3.0, 10.0)
+#: Half-width (mm) of the midline strip along which a thoracic body's posterior wall is found.
+WALL_STRIP_HALF_WIDTH_MM = 2.0
 MIN_RIB_HEAD_ROWS = 5  # axial rows of a segment that measure its body, at least
 TYPICAL_SEGMENT_MM = 34.0  # a lumbar body plus disc (Panjabi et al., Spine 17(3), 1992)
 
@@ -388,14 +393,17 @@ def _cut_rib_heads(
     neck runs back and out in front of the transverse process, which springs from the junction of
     pedicle and lamina (Standring, Gray's Anatomy). Where thick slices blur those joints the head
     and neck join the vertebra's label, inside `RIB_FROM_MIDLINE_MM`. Per segment, the body's
-    half-width is measured in its anterior half (3-10 mm in front of the column's centre line,
-    where no rib attaches) and its posterior wall along the midline; bone farther than
+    half-width is measured in its anterior half (BODY_FRONT_BAND_MM in front of the column's centre
+    line, where no rib attaches; the median over its axial rows) and its posterior wall along the
+    midline (the end of the bone run from the centre line backwards); bone farther than
     RIB_HEAD_MARGIN_MM beyond that half-width and less than RIB_NECK_BEHIND_WALL_MM behind the
     wall is rib. (`labels`: segment numbers, cranial first; x_of_z, y_of_z: the column's centre
     line on the crop.)
     """
     nx, ny, _ = labels.shape
     x_offset = np.abs(np.arange(nx)[:, None] - x_of_z[None, :])  # (x, z)
+    near, far = (int(round(d / WORKING_SPACING_MM)) for d in BODY_FRONT_BAND_MM)
+    strip = int(round(WALL_STRIP_HALF_WIDTH_MM / WORKING_SPACING_MM))
     for n, name in enumerate(names, start=1):
         if name is None or not name.startswith("T"):
             continue
@@ -405,10 +413,10 @@ def _cut_rib_heads(
             x0, y0 = int(round(x_of_z[z])), int(round(y_of_z[z]))
             if not (0 <= x0 < nx and 0 <= y0 < ny):
                 continue
-            front = mask[:, max(0, y0 - 10) : max(0, y0 - 2), z].any(axis=1)
+            front = mask[:, max(0, y0 - far) : max(0, y0 - near + 1), z].any(axis=1)
             if front.any():
                 half_widths.append(float(x_offset[front, z].max()))
-            midline = mask[max(0, x0 - 2) : x0 + 3, y0:, z].any(axis=0)
+            midline = mask[max(0, x0 - strip) : x0 + strip + 1, y0:, z].any(axis=0)
             if midline[0]:
                 walls.append(float(np.argmin(midline)) if not midline.all() else float(len(midline)))
         if len(half_widths) < MIN_RIB_HEAD_ROWS or len(walls) < MIN_RIB_HEAD_ROWS:
