@@ -12,7 +12,8 @@ Pipeline (each step its own module):
   5. tell the sacrum by its sacroiliac joints, and label the hip bones (`anatomy.pelvis`);
   6. name the vertebrae from the sacrum, the last ribs or the user's hint (`anatomy.identification`),
      and cut the ribs off the thoracic ones (`_cut_ribs`);
-  7. bring the labels back onto the CT's grid (nearest neighbour).
+  7. bring the labels back onto the CT's grid (nearest neighbour; on thick slices each label's
+     indicator linearly, `_labels_to_ct_grid`).
 
 No learned model and no download: numpy, scipy and SimpleITK only.
 """
@@ -282,10 +283,11 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
         out_work[right & (out_work == 0)] = label_id("hip_right")
         pelvis = [n for n, m in (("hip_left", left), ("hip_right", right)) if m.any()]
     labels_work = work.with_voxels(out_work, modality="SEG")
-    labels_ct = resample_like(labels_work, ct, "nearest", fill_value=0)
-    ct_labels = labels_ct.voxels.astype(np.uint8)
     if thin:
+        ct_labels = resample_like(labels_work, ct, "nearest", fill_value=0).voxels.astype(np.uint8)
         _peel_on_ct_grid(ct_labels, ct, [label_id(_registry_name(v)) for v in names])
+    else:
+        ct_labels = _labels_to_ct_grid(labels_work, ct)
     labels_ct = Volume(
         voxels=ct_labels,
         voxel_to_lps=ct.voxel_to_lps,
@@ -303,6 +305,44 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
         disc_centres_lps_mm=discs_lps,
         pelvis=pelvis,
     )
+
+
+def _labels_to_ct_grid(labels_work: Volume, ct: Volume) -> np.ndarray:
+    """The working grid's label map on the CT's own grid, each label's indicator interpolated
+    linearly and the likeliest label kept where its indicator reaches one half.
+
+    Nearest neighbour picks the working voxel whose centre is closest; where the CT's grid is
+    oblique to the LPS-aligned working grid, the picked voxels are off by up to half a working
+    voxel, unevenly across the volume, and a label's edge comes back jagged and shifted (VerSe
+    sub-verse007, tilted about 8-13 degrees: its CT's voxel centres fall on average 0.3 of a working
+    voxel off along y). Interpolating each label's indicator and thresholding at one half puts the
+    edge where the working grid's edge runs, the usual way to resample a label map without
+    nearest-neighbour aliasing (as ITK's label interpolators do). On a CT aligned with the working
+    grid it gives nearest neighbour's result. Used for thick slices, whose grids are small; thin
+    ones are peeled on their own grid instead (`_peel_on_ct_grid`). VerSe, 1x1x3 mm: mean Dice
+    0.8445 -> 0.8477 (sub-verse006, aligned: unchanged; sub-verse007: +0.002..+0.004 per vertebra);
+    TotalSegmentator example (aligned): unchanged. (ITK's Gaussian label interpolator,
+    sitkLabelGaussian, which also smooths each edge: 0.8492, but sub-verse006 L4 and the
+    TotalSegmentator example's L5 and L1 -0.002.)
+    """
+    out = np.zeros(ct.shape_ijk, dtype=np.uint8)
+    best = np.zeros(ct.shape_ijk, dtype=np.float32)
+    values = labels_work.voxels
+    for value, box in enumerate(ndi.find_objects(values), start=1):
+        if box is None:
+            continue
+        # The label's bounding box, a voxel wider (the interpolation's reach), is all that is resampled.
+        box = tuple(slice(max(0, b.start - 1), min(n, b.stop + 1)) for b, n in zip(box, values.shape, strict=True))
+        corner = np.eye(4)
+        corner[:3, 3] = [b.start for b in box]
+        indicator = Volume(
+            voxels=(values[box] == value).astype(np.float32), voxel_to_lps=labels_work.voxel_to_lps @ corner
+        )
+        fraction = resample_like(indicator, ct, "linear", fill_value=0.0).voxels
+        likelier = (fraction >= 0.5) & (fraction > best)
+        out[likelier] = value
+        best[likelier] = fraction[likelier]
+    return out
 
 
 def _peel_on_ct_grid(labels: np.ndarray, ct: Volume, ids: list[int]) -> None:
@@ -383,9 +423,7 @@ def _cut_ribs(labels: np.ndarray, names: tuple[str | None, ...], x_of_z: np.ndar
     labels[np.isin(labels, thoracic) & (distance > RIB_FROM_MIDLINE_MM)] = 0
 
 
-def _cut_rib_heads(
-    labels: np.ndarray, names: tuple[str | None, ...], x_of_z: np.ndarray, y_of_z: np.ndarray
-) -> None:
+def _cut_rib_heads(labels: np.ndarray, names: tuple[str | None, ...], x_of_z: np.ndarray, y_of_z: np.ndarray) -> None:
     """Unlabel, in place, the rib heads and necks left beside the bodies of segments named thoracic.
 
     A thoracic vertebra has no bone lateral to its body in front of its transverse processes: the
