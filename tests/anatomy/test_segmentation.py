@@ -69,7 +69,7 @@ def _best_match(predicted, truth):
 
 
 # Floors asserted: what this classical pipeline reaches (measured in bench/bench_segmentation.py:
-# VerSe min 0.80, mean 0.845; the three phantoms below min 0.92, mean 0.93-0.94), less a margin for
+# VerSe min 0.80, mean 0.848; the three phantoms below min 0.92, mean 0.93-0.94), less a margin for
 # noise. The VerSe target (mean 0.85) and per-vertebra phantom target (0.92) are not met yet.
 VERSE_MIN_DICE = 0.78
 VERSE_MEAN_DICE = 0.835
