@@ -74,3 +74,30 @@ def test_painting_labels_the_seen_root_and_its_uncertainty():
     assert dice > 0.75, dice
     assert np.all(uncertainty[painted] >= 2.0) and np.all(uncertainty[~painted] == 0)
     assert np.median(uncertainty[painted]) == pytest.approx(2.0)
+
+
+def test_an_offset_seen_beyond_a_bend_does_not_move_the_other_stretch():
+    """A root descends in muscle (not seen), bends and runs laterally in fat (seen). The lateral stretch is
+    estimated 2 mm too far back, the descent exactly: the seen sections correct the lateral stretch, and
+    their offset is not carried across the bend into the descent."""
+    ijk = np.indices(SHAPE).astype(float)
+    descent = ((ijk[0] - 20) ** 2 + (ijk[1] - 30) ** 2 <= 2.6**2) & (ijk[2] <= 40)
+    lateral = ((ijk[1] - 30) ** 2 + (ijk[2] - 40) ** 2 <= 2.6**2) & (ijk[0] >= 20)
+    fat = (ijk[2] >= 34) & (ijk[0] >= 24)
+    hu = np.where(descent | lateral, 32.0, np.where(fat, -100.0, 46.0))
+    hu += np.random.default_rng(1).normal(0, 15, SHAPE)
+    ct = Volume.from_geometry(hu.astype(np.int16), (1.0, 1.0, 1.0), (0.0, 0.0, 0.0), modality="CT")
+    crop = SmoothedCrop(ct, np.zeros(SHAPE, bool), np.zeros(3), np.full(3, 59.0))
+    z = np.arange(8.0, 40.0, 2.0)
+    x = np.arange(22.0, 52.0, 2.0)
+    points = np.concatenate(
+        [np.stack([np.full_like(z, 20.0), np.full_like(z, 30.0), z], axis=1),
+         np.stack([x, np.full_like(x, 32.0), np.full_like(x, 40.0)], axis=1)]
+    )
+    traced = trace_tube(crop, "nerve_root_L4_left", points, np.full(len(points), 2.6), ROOT_RULE)
+    lateral_seen = traced.seen & (traced.points_lps_mm[:, 0] > 26.0)
+    assert lateral_seen.sum() >= 10
+    assert np.abs(traced.points_lps_mm[lateral_seen, 1] - 30.0).max() < 0.6
+    descent_samples = traced.points_lps_mm[:, 2] < 36.0
+    assert not traced.seen[descent_samples].any()
+    assert np.abs(traced.points_lps_mm[descent_samples, 1] - 30.0).max() < 0.3

@@ -119,13 +119,11 @@ def test_kambin_inscribed_circle_from_truth_bone_within_1_mm(herniated):
         )
     )
     # every level within 1 mm, L5-S1 included (its 1-2 mm came from S1's frame, tilted by taking the
-    # label's cut under S1 for an endplate); the herniated side's triangle is bounded by roots estimated
-    # around the fragment (soft_tissue_estimates), held to 1.5 mm
-    herniated_side = ("L4-L5", "left")
-    others = [e for key, e in errors.items() if key != herniated_side]
-    assert max(others) < 1.0, errors
-    assert errors[herniated_side] < 1.5, errors
-    assert np.mean(list(errors.values())) < 0.5, errors
+    # label's cut under S1 for an endplate), and the herniated side too, whose triangle is bounded by roots
+    # estimated around the fragment (soft_tissue_estimates): 0.18 mm since the roots are traced only on
+    # convex sections and across no bend (neural_on_ct; it was held to 1.5 mm); mean 0.21 (was < 0.5)
+    assert max(errors.values()) < 1.0, errors
+    assert np.mean(list(errors.values())) < 0.4, errors
 
 
 def tip_errors_where_labelled_own(model: SpineModel, truth, labels: Volume, names) -> dict[str, list[float]]:
@@ -163,11 +161,13 @@ def test_from_ct_alone_landmarks_and_triangle(herniated):
     errors = landmark_errors(from_ct, patient.truth, names)
     assert max(errors["body_centre"]) < 1.5, errors["body_centre"]
     assert max(errors["endplate_centre"]) < 1.5, errors["endplate_centre"]
-    assert np.median(errors["pedicle_centre"]) < 1.5 and max(errors["pedicle_centre"]) < 2.0, errors["pedicle_centre"]
+    # pedicles: median 0.45, max 0.79 mm since the pedicle height is measured in a narrow column (were held
+    # to 1.5 and 2.0)
+    assert np.median(errors["pedicle_centre"]) < 1.0 and max(errors["pedicle_centre"]) < 1.25, errors["pedicle_centre"]
     for kind, values in tip_errors_where_labelled_own(from_ct, patient.truth, ct_labels, names).items():
         assert len(values) >= 2 and max(values) < 1.5, (kind, values)
     ins = inscribed_errors(from_ct, patient.truth, ("L2-L3", "L3-L4", "L4-L5"))
-    assert max(ins) < 1.5, ins
+    assert max(ins) < 1.25, ins  # 0.98 (L3-L4 left) with the roots traced as in neural_on_ct; was held to 1.5
 
 
 def test_discs_foramina_and_crest_against_truth(herniated):

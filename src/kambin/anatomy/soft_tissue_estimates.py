@@ -412,6 +412,11 @@ def _signed_bone_distance(grid: Volume, bone: np.ndarray, lo_ijk, hi_ijk):
     sp = grid.spacing_mm
     if crop.any():
         sd = ndimage.distance_transform_edt(~crop, sampling=sp) - ndimage.distance_transform_edt(crop, sampling=sp)
+        # a label's surface lies half a voxel beyond its voxel centres (as in `landmarks`): without
+        # this the roots kept 0.4 mm from the voxel centres, about 0.1 mm inside the bone's surface.
+        # Calibration seeds 40-47 (true bone): exiting root centreline within 15 mm of the foramen 0.36 ->
+        # 0.32 mm (mean), Kambin's inscribed circle L5-S1 max 3.40 -> 2.85 mm (L1-L5 0.90 -> 0.82)
+        sd -= np.sign(sd) * 0.5 * float(np.mean(sp))
     else:
         sd = np.full(crop.shape, 1e3)
 
