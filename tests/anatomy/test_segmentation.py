@@ -167,8 +167,10 @@ SYNTHETIC_CASES = [
     (1, "paracentral-herniation", (0.8, 0.8, 1.5)),
     (3, "high-iliac-crest", (0.8, 0.8, 1.5)),
 ]
-SYNTHETIC_MIN_DICE = 0.88
-SYNTHETIC_MEAN_DICE = 0.91
+# Reached on these three (vertebra_split's two-pass geodesic split and neck reattachment): worst
+# vertebra 0.930 (seed 1), lowest per-patient mean 0.944 (seed 1); floors 0.02 and 0.015 below.
+SYNTHETIC_MIN_DICE = 0.91
+SYNTHETIC_MEAN_DICE = 0.93
 CREST_TOLERANCE_MM = 3.0
 
 
