@@ -180,8 +180,13 @@ def split_through_bright_bone(
 #: Necks (`reattach_pieces`): the label's mask is eroded by this many voxels (1 mm), so that it falls
 #: apart at necks up to twice as thick: the contact of an articular process's tip or a spinous
 #: process with the neighbour's bone, not the pedicles or laminae (4-10 mm; Panjabi et al., Spine
-#: 17(3), 1992). Ten phantoms: spinous tips labelled their own vertebra's 39 -> 43 of 50, mean
-#: Dice 0.952 -> 0.953.
+#: 17(3), 1992). Ten phantoms (bench_segmentation's SYNTHETIC_CASES; tips on bench_anatomy's
+#: patients) with 0 (no reattachment) / 2 / 3 voxels: mean Dice 0.952 / 0.953 / 0.954, spinous tips
+#: labelled their own vertebra's 39 / 43 / 48 of 50; but 3 moved bone at a pedicle of
+#: test_spine_model's patient 21 (pedicle centre 2.5 mm off, limit 2.0), and 4 break the laminae
+#: into pieces that go astray (seeds 2 and 5: mean Dice 0.942 -> 0.902). Thin voxels only, with the
+#: geodesic split: on 3 mm slices a blurred facet joint is a broad contact (VerSe with the geodesic
+#: split there: mean Dice 0.808 without reattachment, 0.804 with 2 voxels, 0.768 with 3).
 NECK_VOXELS = 2
 #: Smallest piece (voxels, mm^3) that `reattach_pieces` moves: a process's tip or more.
 MIN_PIECE_VOXELS = 30
