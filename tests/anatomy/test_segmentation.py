@@ -68,11 +68,12 @@ def _best_match(predicted, truth):
     return out
 
 
-# Floors asserted: what this classical pipeline reaches (measured in bench/bench_segmentation.py:
-# VerSe min 0.80, mean 0.848; the three phantoms below min 0.92, mean 0.93-0.94), less a margin for
-# noise. The issue's VerSe target (mean 0.85) and per-vertebra phantom target (0.92) are not met yet.
-VERSE_MIN_DICE = 0.78
-VERSE_MEAN_DICE = 0.835
+# Floors asserted (measured in bench/bench_segmentation.py): VerSe, issue 4's mean of 0.85 (reached:
+# 0.856), and every vertebra at least 0.80 (reached: 0.821); the three phantoms below, what this
+# classical pipeline reaches less a margin for noise (the issue's per-vertebra phantom target of
+# 0.92 is not met on every phantom of the bench: seed 2's L5 0.876, seed 5's L2 0.893).
+VERSE_MIN_DICE = 0.80
+VERSE_MEAN_DICE = 0.85
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ iliolumbar ligament spans the gap). Segments of the column below the sacrum's to
 apart by a remnant S1-S2 disc or by the dark sacral foramina) belong to the sacrum.
 
 The ilia are found as the large bone components cut off from the column as lateral ("other")
-bone by the watershed, grown in the full working grid so that the whole wing and its crest are
+bone by the split, grown in the full working grid so that the whole wing and its crest are
 kept, and named by side: LPS +x is the patient's left.
 """
 
@@ -30,7 +30,7 @@ CONTACT_MIN_LATERAL_MM = 20.0
 CONTACT_MIN_VOXELS = 30
 #: A segment above the one with the most joint contact is sacral too if its contact is at least
 #: this fraction of that: S1 carries about a third of the auricular surface (S1-S3), but a remnant
-#: S1-S2 disc and the watershed leave it a tenth of the contact or more (measured on phantoms: 13 %),
+#: S1-S2 disc and the split leave it a tenth of the contact or more (measured on phantoms: 13 %),
 #: while a lumbar vertebra near a high crest touches over 1-2 % of it.
 SHARED_JOINT_FRACTION = 0.1
 

@@ -7,8 +7,8 @@ Pipeline (each step its own module):
   3. find the body midline by mirror symmetry and the body column (`anatomy.column`), and the
      discs along it from the endplate signature, chosen together by dynamic programming
      (`anatomy.discs`);
-  4. split the bone into vertebrae by a marker-controlled watershed, or on thin voxels a geodesic
-     split with joint spaces costly to cross (`anatomy.vertebra_split`);
+  4. split the bone into vertebrae by a geodesic split from markers in the bodies, joint spaces
+     costly to cross (`anatomy.vertebra_split`);
   5. tell the sacrum by its sacroiliac joints, and label the hip bones (`anatomy.pelvis`);
   6. name the vertebrae from the sacrum, the last ribs or the user's hint (`anatomy.identification`),
      and cut the ribs off the thoracic ones (`_cut_ribs`);
@@ -67,7 +67,7 @@ S1_HEIGHT_RANGE_MM = (18.0, 40.0)
 IN_VIEW_FRACTION = 0.75
 #: Voxels at most this size (mm, on every axis) resolve a facet joint space or a lamina contact (1-4
 #: mm wide; Standring, Gray's Anatomy): the dark line between the two cortices is then sharper in the
-#: unsmoothed CT than the cancellous interior of a lamina, and the watershed's relief is taken from
+#: unsmoothed CT than the cancellous interior of a lamina, and the split's gap depth is taken from
 #: it, so that a neighbour's flood stops there (ten phantoms, 1.0 and 0.8x0.8x1.5 mm: mean Dice 0.897
 #: -> 0.915). Thicker slices blur the joint away and leave interpolation steps on the 1 mm grid
 #: instead; there the 0.6 mm smoothing is kept (VerSe, 1x1x3 mm: mean Dice 0.80 with it, 0.77
@@ -212,10 +212,10 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
     # The vertebrae's own edges: the threshold with the blur halo peeled (`bone.bone_mask`), on
     # the crop only (the peel's 5 mm maximum filter is the costliest step on the whole grid).
     bone_crop = bone_mask(smoothed[box], WORKING_SPACING_MM)
-    # The watershed's relief (joint spaces, `vertebra_split`) on the unsmoothed CT where its voxels
-    # can show a joint space (see THIN_VOXEL_MM), else on the smoothed one.
+    # The split's joint spaces (`vertebra_split`) on the unsmoothed CT where its voxels can show a
+    # joint space (see THIN_VOXEL_MM), else on the smoothed one.
     thin = float(ct.spacing_mm.max()) <= THIN_VOXEL_MM
-    labels, other = split_vertebrae((voxels if thin else smoothed)[box], bone_crop, column, offset, geodesic=thin)
+    labels, other = split_vertebrae((voxels if thin else smoothed)[box], bone_crop, column, offset, thin_voxels=thin)
 
     # The sacrum: the highest segment meeting both ilia; segments below it (cut off by a remnant
     # S1-S2 disc) are sacral too.
@@ -381,7 +381,7 @@ def _clear_joint_spaces(labels: np.ndarray, smoothed_hu: np.ndarray) -> None:
     dimmer of the two (the full width at half maximum edge of each cortex), lies in the space
     between two endplates (a disc) or two articular processes (a facet joint): not bone, and left
     out of expert masks. Thick slices average a disc with the endplates curving into it beside the
-    midline and raise it above the bone threshold, so the watershed's two floods meet in the middle
+    midline and raise it above the bone threshold, so the split's two fronts meet in the middle
     of the disc instead of leaving it out. The brightest voxel of a vertebra's own interior is never
     flanked by another vertebra on both sides, so cancellous bone between two cortices of one
     vertebra (a lamina, a process) is kept.

@@ -1,28 +1,27 @@
-"""Split the bone around the column into vertebrae: markers between the discs, then a watershed.
+"""Split the bone around the column into vertebrae: markers between the discs, then a geodesic split.
 
 Each segment of the column between two disc planes gets a marker in its body's core (and a
-vertebra cut by the crop beyond the end disc, the bone past it). A marker-controlled watershed
-(Beucher and Meyer 1993; SimpleITK's MorphologicalWatershedFromMarkers) floods the bone from those
-markers over a relief that is flat in bone and high in narrow dark gaps (the black top-hat of the
-CT: joint spaces between two bright cortices), so each body floods its own pedicles and posterior
-elements at an even pace and the boundaries fall at the facet joints and discs. Bone far from the
-midline (ribs, ilia) gets its own "other" marker so that it is cut off at the costovertebral and
-sacro-iliac joints instead of being claimed by a vertebra. The cancellous interior that the
-threshold misses is filled afterwards per vertebra: in sagittal planes everywhere, and in axial
-and coronal planes inside the body's core box only (an axial fill elsewhere would close the
-spinal canal, a coronal one the interlaminar window, and a fill of all vertebrae together would
-close disc spaces that osteophytes enclose).
+vertebra cut by the crop beyond the end disc, the bone past it). Every bone voxel then goes to the
+marker nearest to it along a path inside the bone where each millimetre costs more the deeper the
+narrow dark gap it crosses (the black top-hat of the CT: joint spaces between two bright cortices,
+and discs): Dijkstra (1959) from all markers at once, a geodesic Voronoi partition with a cost
+(cf. Criminisi et al., GeoS, ECCV 2008), so the boundaries fall at the facet joints and discs and
+each vertebra reaches its arch along its own cortex. Bone far from the midline (ribs, ilia) gets
+its own "other" marker so that it is cut off at the costovertebral and sacro-iliac joints instead
+of being claimed by a vertebra. The cancellous interior that the threshold misses is filled
+afterwards per vertebra: in sagittal planes everywhere, and in axial and coronal planes inside the
+body's core box only (an axial fill elsewhere would close the spinal canal, a coronal one the
+interlaminar window, and a fill of all vertebrae together would close disc spaces that
+osteophytes enclose); on thick slices also the interiors a 3 mm slice leaves open
+(`bone.fill_thick_slice_interior`).
 
-For CTs of thin voxels (`segmentation.THIN_VOXEL_MM`) the flood is replaced by a geodesic split
-(`geodesic_split`): every bone voxel goes to the marker nearest to it along a path inside the bone
-where each millimetre costs more the deeper the joint space it crosses (Dijkstra 1959 from all
-markers at once; a geodesic Voronoi partition with a cost, cf. Criminisi et al., GeoS, ECCV 2008).
-The watershed floods in order of relief level, so a neighbour crosses a joint whose level is below
-that of a lamina's cancellous interior and takes the whole arch; the cumulative cost lets a
-vertebra reach its arch along its own cortex instead (ten phantoms: mean Dice 0.929 -> 0.932, the
-worst vertebra 0.80 -> 0.85). On thick slices (VerSe, 1x1x3 mm) it raised the mean Dice too (0.80
--> 0.82) but gave sub-verse006's L4 a body whose superior endplate the landmarks cannot fit, so
-there the watershed is kept.
+The split replaced a marker-controlled watershed over the same relief (Beucher and Meyer 1993;
+SimpleITK's MorphologicalWatershedFromMarkers). A watershed floods in order of relief level, so a
+neighbour crosses a joint whose level is below that of a lamina's cancellous interior and takes the
+whole arch; the cumulative cost does not. Ten phantoms (thin voxels): mean Dice 0.929 -> 0.932, the
+worst vertebra 0.80 -> 0.85. VerSe (1x1x3 mm), with the two passes below and the thick-slice
+extent rules of `segmentation`: mean Dice 0.848 -> 0.856, the worst vertebra 0.799 -> 0.821 (the
+arches of the vertebrae cut by the crop no longer flooded into their neighbours').
 
 Where processes of two vertebrae touch without a dark joint space between them (an articular
 process's tip against the bone above, an inferior articular process on the lamina below), the
@@ -34,7 +33,6 @@ marked part by a thin neck goes to the neighbour it adjoins most broadly (`reatt
 from __future__ import annotations
 
 import numpy as np
-import SimpleITK as sitk
 from scipy import ndimage as ndi
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
@@ -69,8 +67,6 @@ LOWEST_MARKER_EXTRA_MM = 30.0
 #: 1-4 mm wide, plus blur (Standring, Gray's Anatomy); a disc (8-12 mm) is dark anyway.
 
 JOINT_GAP_MM = 7.0
-#: HU per relief level: 1, integer levels (coarser levels change which neighbour wins an arch).
-RELIEF_STEP_HU = 1.0
 
 
 #: Extra cost of a millimetre of path per 1000 HU of gap depth: a joint space 500-1500 HU deep
@@ -185,8 +181,8 @@ def split_through_bright_bone(
 #: labelled their own vertebra's 39 / 43 / 48 of 50; but 3 moved bone at a pedicle of
 #: test_spine_model's patient 21 (pedicle centre 2.5 mm off, limit 2.0), and 4 break the laminae
 #: into pieces that go astray (seeds 2 and 5: mean Dice 0.942 -> 0.902). Thin voxels only, with the
-#: geodesic split: on 3 mm slices a blurred facet joint is a broad contact (VerSe with the geodesic
-#: split there: mean Dice 0.808 without reattachment, 0.804 with 2 voxels, 0.768 with 3).
+#: geodesic split: on 3 mm slices a blurred facet joint is a broad contact (VerSe, before the
+#: thick-slice extent rules: mean Dice 0.808 without reattachment, 0.804 with 2 voxels, 0.768 with 3).
 NECK_VOXELS = 2
 #: Smallest piece (voxels, mm^3) that `reattach_pieces` moves: a process's tip or more.
 MIN_PIECE_VOXELS = 30
@@ -247,15 +243,15 @@ def segment_index(column: Column, points_xyz: np.ndarray) -> np.ndarray:
 
 
 def split_vertebrae(
-    smoothed_hu: np.ndarray, bone: np.ndarray, column: Column, offset_xyz: np.ndarray, geodesic: bool = False
+    hu: np.ndarray, bone: np.ndarray, column: Column, offset_xyz: np.ndarray, thin_voxels: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """Label each vertebra's bone on a crop of the working grid.
 
-    `offset_xyz` is the crop's corner in the full working grid (the column is in full-grid
-    coordinates). With `geodesic` each voxel goes to the nearest marker in cost-weighted geodesic
-    distance (`geodesic_split`) instead of the watershed's flood. Returns labels (0 none, 1 +
-    segment index per vertebra, cranial first) and an
-    array `other` (bone cut off as ribs/ilia).
+    `hu`: the CT on the crop (unsmoothed for a CT of `thin_voxels`, whose joint spaces it shows;
+    smoothed otherwise). `offset_xyz` is the crop's corner in the full working grid (the column is
+    in full-grid coordinates). `thin_voxels` also turns on `reattach_pieces` (thin voxels) or
+    `bone.fill_thick_slice_interior` (thick slices). Returns labels (0 none, 1 + segment index per
+    vertebra, cranial first) and an array `other` (bone cut off as ribs/ilia).
     """
     nx, ny, nz = bone.shape
     z_full = np.arange(nz) + offset_xyz[2]
@@ -311,31 +307,19 @@ def split_vertebrae(
     other_label = count + 1
     markers[bone & np.broadcast_to(lateral, bone.shape)] = other_label
 
-    # Relief: the depth of narrow dark gaps (the black top-hat: a grey closing over JOINT_GAP_MM
-    # minus the CT) is high ground, all other bone is low and flat. The flood from the markers
-    # then advances through bone at the same pace whatever its density (a geodesic Voronoi split),
-    # and stops at joint spaces (facet, costovertebral, sacroiliac: a dark line between two bright
-    # cortices) and at discs, where the boundaries between vertebrae are. Levels are not ordered by
-    # density, or the marker holding the brightest cortex floods every bright bone it touches first.
+    # The depth of narrow dark gaps (the black top-hat: a grey closing over JOINT_GAP_MM minus the
+    # CT) is what a path pays for; all other bone costs the same whatever its density, so the split
+    # stops at joint spaces (facet, costovertebral, sacroiliac: a dark line between two bright
+    # cortices) and at discs, where the boundaries between vertebrae are, and not where the bone is
+    # dim (a cost by density would let the marker holding the brightest cortex take every bright
+    # bone it touches).
     size = int(JOINT_GAP_MM) | 1
-    gap_depth = ndi.grey_closing(smoothed_hu, size=(size, size, size)) - smoothed_hu
-    # Integer levels, RELIEF_STEP_HU each (bone: 0, a 2000 HU gap: 2000, no bone: 3000): the
-    # watershed's priority queue works on integers, not millions of distinct floats.
-    relief = np.where(filled, np.clip(gap_depth / RELIEF_STEP_HU, 0, 2000), 3000).astype(np.uint16)
-    if geodesic:
-        labels = split_through_bright_bone(markers, filled, smoothed_hu, gap_depth)
-    else:
-        watershed = sitk.MorphologicalWatershedFromMarkers(
-            sitk.GetImageFromArray(relief),
-            sitk.GetImageFromArray(markers),
-            markWatershedLine=False,
-            fullyConnected=False,
-        )
-        labels = sitk.GetArrayFromImage(watershed).astype(np.uint16)
+    gap_depth = ndi.grey_closing(hu, size=(size, size, size)) - hu
+    labels = split_through_bright_bone(markers, filled, hu, gap_depth)
     labels[~filled] = 0
     other = labels == other_label
     labels[other] = 0
-    if geodesic:
+    if thin_voxels:
         reattach_pieces(labels, markers, count)
     out = np.zeros(bone.shape, dtype=np.uint16)
     for n in range(1, count + 1):
@@ -356,7 +340,7 @@ def split_vertebrae(
         # 0.804; ten phantoms 0.9503 -> 0.9504).
         core_fill = fill_holes_in_planes(mask[box], axis=2) | fill_holes_in_planes(mask[box], axis=1)
         fill = fill_holes_in_planes(mask[box] | (core_fill & near_axis[box]), axis=0)
-        if not geodesic:  # thick slices (the geodesic split is for thin ones): `bone.THICK_SLICE_CLOSING_MM`
+        if not thin_voxels:  # `bone.THICK_SLICE_CLOSING_MM`
             fill = fill_thick_slice_interior(fill, 1.0)  # the working grid's 1 mm
         sub = fill & (out[box] == 0) & ~other[box]
         out[box][sub] = n
