@@ -41,8 +41,9 @@ from kambin.anatomy.bone import EDGE_WINDOW_MM, SOFT_TISSUE_HU, fill_holes_in_pl
 from kambin.anatomy.column import Column, Disc
 
 # The marker is the body's whole cross-section near the column line, cortex included: a marker in
-# the cancellous core alone loses the body's own cortex to a neighbour flooding along bright
-# bone (osteophytes, bridging), because a watershed floods in order of level.
+# the cancellous core alone lost the body's own cortex to a neighbour flooding along bright bone
+# (osteophytes, bridging) under the watershed this split replaced; it also starts the geodesic
+# split's fronts at the body's surface rather than its centre.
 MARKER_HALF_WIDTH_MM = 16.0
 MARKER_HALF_DEPTH_MM = 13.0
 MARKER_DISC_MARGIN_MM = 3.0
