@@ -36,14 +36,26 @@ SOFT_TISSUE_HU = 40.0
 EDGE_WINDOW_MM = 5.0
 
 
+def below_edge_level(hu: np.ndarray, window_voxels: int | list[int], fraction: float) -> np.ndarray:
+    """Voxels darker than `fraction` of the way from soft tissue (SOFT_TISSUE_HU) to the brightest
+    voxel within `window_voxels` (an odd size per axis, about EDGE_WINDOW_MM): outside a blurred
+    edge by the half-maximum rule at `fraction` 0.5 (see EDGE_FRACTION). The one edge rule of the
+    bone's halo peels (`bone_mask`, `segmentation._peel_on_ct_grid`) and of the split's dim contacts
+    (`vertebra_split.split_through_bright_bone`)."""
+    # int16 (HU fit) halves the memory traffic of the separable maximum filter.
+    local_max = ndi.maximum_filter(np.clip(hu, -32768, 32767).astype(np.int16), size=window_voxels)
+    return hu < SOFT_TISSUE_HU + fraction * (local_max.astype(np.float32) - SOFT_TISSUE_HU)
+
+
+def edge_window_voxels(spacing_mm: float) -> int:
+    """EDGE_WINDOW_MM in voxels of `spacing_mm`: odd, at least 3."""
+    return max(3, int(round(EDGE_WINDOW_MM / spacing_mm)) | 1)
+
+
 def bone_mask(smoothed_hu: np.ndarray, spacing_mm: float, threshold_hu: float = BONE_HU) -> np.ndarray:
     """Threshold, then peel one voxel layer of blur halo from the outer surface (see EDGE_FRACTION)."""
     mask = smoothed_hu > threshold_hu
-    size = max(3, int(round(EDGE_WINDOW_MM / spacing_mm)) | 1)
-    # int16 (HU fit) halves the memory traffic of the separable maximum filter.
-    hu = np.clip(smoothed_hu, -32768, 32767).astype(np.int16)
-    local_max = ndi.maximum_filter(hu, size=size).astype(np.float32)
-    halo = smoothed_hu < SOFT_TISSUE_HU + EDGE_FRACTION * (local_max - SOFT_TISSUE_HU)
+    halo = below_edge_level(smoothed_hu, edge_window_voxels(spacing_mm), EDGE_FRACTION)
     surface = mask & ~ndi.binary_erosion(mask)
     return mask & ~(surface & halo)
 

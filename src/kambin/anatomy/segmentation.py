@@ -30,10 +30,11 @@ from scipy import ndimage as ndi
 
 from kambin.anatomy.bone import (
     BONE_HU,
-    EDGE_WINDOW_MM,
     SMOOTHING_MM,
     SOFT_TISSUE_HU,
+    below_edge_level,
     bone_mask,
+    edge_window_voxels,
     midline_x,
     smooth_hu,
 )
@@ -364,9 +365,7 @@ def _peel_on_ct_grid(labels: np.ndarray, ct: Volume, ids: list[int]) -> None:
     image = sitk.GetImageFromArray(np.ascontiguousarray(ct.voxels[box], dtype=np.float32))
     image.SetSpacing([float(s) for s in ct.spacing_mm[::-1]])  # numpy (i, j, k) is SimpleITK's (k, j, i)
     hu = sitk.GetArrayFromImage(sitk.SmoothingRecursiveGaussian(image, SMOOTHING_MM))
-    size = [max(3, int(round(EDGE_WINDOW_MM / s)) | 1) for s in ct.spacing_mm]
-    local_max = ndi.maximum_filter(np.clip(hu, -32768, 32767).astype(np.int16), size=size).astype(np.float32)
-    halo = hu < SOFT_TISSUE_HU + HALF_MAXIMUM_FRACTION * (local_max - SOFT_TISSUE_HU)
+    halo = below_edge_level(hu, [edge_window_voxels(s) for s in ct.spacing_mm], HALF_MAXIMUM_FRACTION)
     mask = inside[box]
     surface = mask & ~ndi.binary_erosion(mask)
     labels[box][surface & halo] = 0

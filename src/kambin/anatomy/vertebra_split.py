@@ -37,7 +37,7 @@ from scipy import ndimage as ndi
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from kambin.anatomy.bone import EDGE_WINDOW_MM, SOFT_TISSUE_HU, fill_holes_in_planes, fill_thick_slice_interior
+from kambin.anatomy.bone import below_edge_level, edge_window_voxels, fill_holes_in_planes, fill_thick_slice_interior
 from kambin.anatomy.column import Column, Disc
 
 # The marker is the body's whole cross-section near the column line, cortex included: a marker in
@@ -161,10 +161,7 @@ def split_through_bright_bone(
     second assigns the voxels left out (and any piece the first could not reach) to the nearest
     label of the first.
     """
-    size = max(3, int(round(EDGE_WINDOW_MM)) | 1)
-    local_max = ndi.maximum_filter(np.clip(hu, -32768, 32767).astype(np.int16), size=size).astype(np.float32)
-    dim = hu < SOFT_TISSUE_HU + CONTACT_DIM_FRACTION * (local_max - SOFT_TISSUE_HU)
-    del local_max
+    dim = below_edge_level(hu, edge_window_voxels(1.0), CONTACT_DIM_FRACTION)  # the working grid's 1 mm
     rim = region & ~ndi.binary_erosion(region, iterations=CONTACT_RIM_MM)
     bright = region & ~(rim & dim)
     del rim, dim
