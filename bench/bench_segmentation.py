@@ -85,24 +85,19 @@ def _best_match(predicted, truth) -> dict[int, int]:
 def _tips_own(labels, truth) -> tuple[int, int, int, int]:
     """(SAP tips, of, spinous tips, of) of L1-L5 whose bone 1.5 mm inside the true tip (caudal of a
     SAP tip, anterior of a spinous tip, along the CT's axes) carries their own vertebra's label:
-    whether each arch went to its own vertebra (as tests/anatomy/test_spine_model.py checks)."""
+    whether each arch went to its own vertebra (`metrics.carries_label`)."""
     from kambin.anatomy.labels import label_id
-
-    voxels = np.asarray(labels.voxels)
-
-    def own(point, inward, name) -> bool:
-        ijk = np.rint(labels.lps_to_ijk((np.asarray(point) + 1.5 * np.asarray(inward))[None])[0]).astype(int)
-        return int(voxels[tuple(ijk)]) == label_id(f"vertebrae_{name}")
+    from kambin.anatomy.metrics import carries_label
 
     sap = sap_of = spinous = spinous_of = 0
     for name in ("L1", "L2", "L3", "L4", "L5"):
-        t = truth.vertebrae[name]
+        t, own = truth.vertebrae[name], label_id(f"vertebrae_{name}")
         for tip in t.superior_articular_process_tip_lps_mm.values():
             sap_of += 1
-            sap += own(tip, (0.0, 0.0, -1.0), name)
+            sap += carries_label(labels, tip, (0.0, 0.0, -1.0), own)
         if t.spinous_process_tip_lps_mm is not None:
             spinous_of += 1
-            spinous += own(t.spinous_process_tip_lps_mm, (0.0, -1.0, 0.0), name)
+            spinous += carries_label(labels, t.spinous_process_tip_lps_mm, (0.0, -1.0, 0.0), own)
     return sap, sap_of, spinous, spinous_of
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from kambin.anatomy.labels import label_id
+from kambin.anatomy.metrics import carries_label
 from kambin.anatomy.segmentation import segment_spine
 from kambin.anatomy.soft_tissue_estimates import bone_names, measure_vertebrae
 from kambin.anatomy.spine_model import SpineModel, _vertebra_model, build_spine_model
@@ -130,11 +131,9 @@ def tip_errors_where_labelled_own(model: SpineModel, truth, labels: Volume, name
     """Tip errors (mm) of the processes whose bone 1.5 mm inside the true tip carries their own
     vertebra's label in `labels` (a tip cannot be right where the segmentation gives its process to a
     neighbour)."""
-    voxels = np.asarray(labels.voxels)
 
     def own(point, inward, name) -> bool:
-        ijk = np.rint(labels.lps_to_ijk((np.asarray(point) + 1.5 * inward)[None])[0]).astype(int)
-        return int(voxels[tuple(ijk)]) == label_id(f"vertebrae_{name}")
+        return carries_label(labels, point, inward, label_id(f"vertebrae_{name}"))
 
     out: dict[str, list[float]] = {"sap_tip": [], "spinous_tip": []}
     for name in names:
@@ -161,13 +160,13 @@ def test_from_ct_alone_landmarks_and_triangle(herniated):
     errors = landmark_errors(from_ct, patient.truth, names)
     assert max(errors["body_centre"]) < 1.5, errors["body_centre"]
     assert max(errors["endplate_centre"]) < 1.5, errors["endplate_centre"]
-    # pedicles: median 0.45, max 0.79 mm since the pedicle height is measured in a narrow column (were held
+    # pedicles: median 0.38, max 0.78 mm since the pedicle height is measured in a narrow column (were held
     # to 1.5 and 2.0)
     assert np.median(errors["pedicle_centre"]) < 1.0 and max(errors["pedicle_centre"]) < 1.25, errors["pedicle_centre"]
     for kind, values in tip_errors_where_labelled_own(from_ct, patient.truth, ct_labels, names).items():
         assert len(values) >= 2 and max(values) < 1.5, (kind, values)
     ins = inscribed_errors(from_ct, patient.truth, ("L2-L3", "L3-L4", "L4-L5"))
-    assert max(ins) < 1.25, ins  # 0.98 (L3-L4 left) with the roots traced as in neural_on_ct; was held to 1.5
+    assert max(ins) < 1.25, ins  # 1.05 (L3-L4 left) with the roots traced as in neural_on_ct; was held to 1.5
 
 
 def test_discs_foramina_and_crest_against_truth(herniated):

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
+from scipy.spatial import ConvexHull, QhullError
 
 from kambin.anatomy.tube import densify
 from kambin.imaging.volume import Volume
@@ -58,6 +59,7 @@ BONE_HALO_PIXELS = 3
 #: sections shorter than 3 mm (calibration mean 0.37 -> 0.32 at L1-L5, but a test patient's L5-S1 circle
 #: 0.21 -> 1.21 mm, the L4-L5 herniation's displaced L5 root losing its seen sections).
 BEND_POWER = 4.0
+
 
 @dataclass(frozen=True)
 class SectionRule:
@@ -210,8 +212,6 @@ def trace_tube(crop: SmoothedCrop, name: str, points_lps_mm: np.ndarray, radii_m
 def _solidity(region: np.ndarray, u: np.ndarray, v: np.ndarray) -> float:
     """Area of a section's region over the area of its convex hull (the pixel squares' corners); 1 for
     an empty region."""
-    from scipy.spatial import ConvexHull, QhullError
-
     if not region.any():
         return 1.0
     half = 0.5 * SECTION_STEP_MM
