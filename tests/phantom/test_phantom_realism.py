@@ -202,3 +202,14 @@ def test_roots_stay_out_of_bone_and_exit_under_the_pedicle(coarse_patient):
             # The ganglion is under the pedicle, in the upper part of the foramen.
             assert ped.height_mm / 2 < below < ped.height_mm / 2 + 10.0, (level, side, below)
             assert (g - np.array(s.foramen_centre_lps_mm)) @ up > -2.0
+
+
+def test_neighbouring_vertebrae_meet_only_across_a_joint_space(default_patient):
+    """No bone of one vertebra touches its neighbour's (`vertebra.NEIGHBOUR_CLEARANCE_MM`): facet
+    joints, laminae and articular process tips all keep a space the CT can show."""
+    labels = np.asarray(default_patient.labels.voxels)
+    names = ("L1", "L2", "L3", "L4", "L5", "S1")
+    for upper, lower in zip(names, names[1:]):
+        grown = ndimage.binary_dilation(labels == label_id(f"vertebrae_{upper}"), iterations=1)
+        touching = int((grown & (labels == label_id(f"vertebrae_{lower}"))).sum())
+        assert touching == 0, f"{upper} touches {lower} at {touching} voxels"

@@ -159,6 +159,9 @@ def build_spine(morph: Morphometry, sap_extra_mm: dict[tuple[str, str], float] |
             )
             vl.sap_joints[side] = joints[(level, side)]
             vu.iap_joints[side] = joints[(level, side)]
+    order = [vertebrae[name] for name in LEVELS_VERTEBRAE]
+    for i, vert in enumerate(order):
+        vert.neighbours = tuple(order[j] for j in (i - 1, i + 1) if 0 <= j < len(order))
     return Spine(vertebrae=vertebrae, discs=discs, joints=joints)
 
 
