@@ -209,7 +209,7 @@ def test_neighbouring_vertebrae_meet_only_across_a_joint_space(default_patient):
     joints, laminae and articular process tips all keep a space the CT can show."""
     labels = np.asarray(default_patient.labels.voxels)
     names = ("L1", "L2", "L3", "L4", "L5", "S1")
-    for upper, lower in zip(names, names[1:]):
+    for upper, lower in zip(names, names[1:], strict=False):
         grown = ndimage.binary_dilation(labels == label_id(f"vertebrae_{upper}"), iterations=1)
         touching = int((grown & (labels == label_id(f"vertebrae_{lower}"))).sum())
         assert touching == 0, f"{upper} touches {lower} at {touching} voxels"
