@@ -26,8 +26,15 @@ arches of the vertebrae cut by the crop no longer flooded into their neighbours'
 Where processes of two vertebrae touch without a dark joint space between them (an articular
 process's tip against the bone above, an inferior articular process on the lamina below), the
 geodesic split runs first through the bone without the dim voxels of its rim
-(`split_through_bright_bone`), and afterwards a piece of a vertebra's label that hangs on its
-marked part by a thin neck goes to the neighbour it adjoins most broadly (`reattach_pieces`).
+(`split_through_bright_bone`).
+
+A second rule for such contacts, which gave a piece of a vertebra's label that hung on its marked
+part by a thin neck (1 mm erosion) to the neighbour it adjoined most broadly, was removed: on the
+synthetic patients it had been tuned on, the contacts were the phantom's own fused articular
+processes (see `kambin.phantom.vertebra.NEIGHBOUR_CLEARANCE_MM`); with them gone it changed no
+vertebra of the ten bench phantoms by 0.001 Dice, and on bench_anatomy's seed 6 it gave a whole
+superior articular process to the vertebra above, across its joint (the joint's blurred space is
+bone by the threshold, so the neighbour adjoined the process along the whole joint surface).
 """
 
 from __future__ import annotations
@@ -171,67 +178,6 @@ def split_through_bright_bone(
     return geodesic_split(first, region, gap_depth)
 
 
-#: Necks (`reattach_pieces`): the label's mask is eroded by this many voxels (1 mm), so that it falls
-#: apart at necks up to twice as thick: the contact of an articular process's tip or a spinous
-#: process with the neighbour's bone, not the pedicles or laminae (4-10 mm; Panjabi et al., Spine
-#: 17(3), 1992). Ten phantoms (bench_segmentation's SYNTHETIC_CASES; tips on bench_anatomy's
-#: patients) with 0 (no reattachment) / 2 / 3 voxels: mean Dice 0.952 / 0.953 / 0.954, spinous tips
-#: labelled their own vertebra's 39 / 43 / 48 of 50; but 3 moved bone at a pedicle of
-#: test_spine_model's patient 21 (pedicle centre 2.5 mm off, limit 2.0), and 4 break the laminae
-#: into pieces that go astray (seeds 2 and 5: mean Dice 0.942 -> 0.902). Thin voxels only, with the
-#: geodesic split: on 3 mm slices a blurred facet joint is a broad contact (VerSe, before the
-#: thick-slice extent rules: mean Dice 0.808 without reattachment, 0.804 with 2 voxels, 0.768 with 3).
-NECK_VOXELS = 2
-#: Smallest piece (voxels, mm^3) that `reattach_pieces` moves: a process's tip or more.
-MIN_PIECE_VOXELS = 30
-
-
-def reattach_pieces(labels: np.ndarray, markers: np.ndarray, count: int) -> None:
-    """Give each piece of a vertebra's label that hangs on its marked part by a thin neck to the
-    neighbour it adjoins most broadly, in place.
-
-    A geodesic split puts the boundary where two fronts meet, not where the bone is narrowest, so
-    a neighbour that entered a process through a small contact keeps the part it reached first. The
-    label's mask eroded by NECK_VOXELS falls apart at its necks; every voxel of the mask goes to its
-    nearest eroded component (a piece). A piece that holds none of the label's markers is moved to
-    the other vertebra whose label touches more of its surface than the marked pieces do: cut at
-    its narrowest, as a minimum cut would (cf. Boykov and Jolly, ICCV 2001), not where fronts met.
-    """
-    for n in range(1, count + 1):
-        found = ndi.find_objects((labels == n).astype(np.uint8))
-        if not found or found[0] is None:
-            continue
-        box = tuple(slice(max(0, b.start - 1), b.stop + 1) for b in found[0])
-        sub = labels[box]
-        mask = sub == n
-        core = ndi.binary_erosion(mask, iterations=NECK_VOXELS)
-        pieces, k = ndi.label(core)
-        if k < 2:
-            continue
-        own = np.unique(pieces[(markers[box] == n) & core])
-        own = own[own > 0]
-        if own.size == 0:
-            continue
-        nearest = ndi.distance_transform_edt(pieces == 0, return_distances=False, return_indices=True)
-        owner = np.where(mask, pieces[tuple(nearest)], 0)
-        del nearest
-        marked = np.isin(owner, own)
-        for piece, piece_box in enumerate(ndi.find_objects(owner), start=1):
-            if piece_box is None or piece in own:
-                continue
-            grown = tuple(slice(max(0, b.start - 1), b.stop + 1) for b in piece_box)
-            inside = owner[grown] == piece
-            if inside.sum() < MIN_PIECE_VOXELS:
-                continue
-            ring = ndi.binary_dilation(inside) & ~inside
-            touching = np.bincount(sub[grown][ring], minlength=count + 2)[: count + 1]
-            touching[0] = 0
-            touching[n] = int(marked[grown][ring].sum())
-            best = int(np.argmax(touching))
-            if best != n:
-                sub[grown][inside] = best
-
-
 def segment_index(column: Column, points_xyz: np.ndarray) -> np.ndarray:
     """Which column segment each point is in: 0 above the first (most cranial) disc, n below disc n-1."""
     index = np.zeros(points_xyz.shape[:-1], dtype=np.int16)
@@ -247,9 +193,9 @@ def split_vertebrae(
 
     `hu`: the CT on the crop (unsmoothed for a CT of `thin_voxels`, whose joint spaces it shows;
     smoothed otherwise). `offset_xyz` is the crop's corner in the full working grid (the column is
-    in full-grid coordinates). `thin_voxels` also turns on `reattach_pieces` (thin voxels) or
-    `bone.fill_thick_slice_interior` (thick slices). Returns labels (0 none, 1 + segment index per
-    vertebra, cranial first) and an array `other` (bone cut off as ribs/ilia).
+    in full-grid coordinates). Thick slices (not `thin_voxels`) also get
+    `bone.fill_thick_slice_interior`. Returns labels (0 none, 1 + segment index per vertebra, cranial
+    first) and an array `other` (bone cut off as ribs/ilia).
     """
     nx, ny, nz = bone.shape
     z_full = np.arange(nz) + offset_xyz[2]
@@ -317,8 +263,6 @@ def split_vertebrae(
     labels[~filled] = 0
     other = labels == other_label
     labels[other] = 0
-    if thin_voxels:
-        reattach_pieces(labels, markers, count)
     out = np.zeros(bone.shape, dtype=np.uint16)
     for n in range(1, count + 1):
         if sizes[n] < 200:
