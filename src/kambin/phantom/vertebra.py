@@ -203,7 +203,9 @@ class VertebraGeometry:
         if not self.neighbours:
             return total, body
         x, y, z = np.broadcast_arrays(x, y, z)
-        near = total < NEIGHBOUR_CLEARANCE_MM  # only here can the cut change the solid or its cortex
+        # Only near the surface can the cut change the solid or its cortex, and not deep in the body,
+        # which a disc keeps farther than the clearance from the neighbour.
+        near = (total < NEIGHBOUR_CLEARANCE_MM) & np.broadcast_to(body > -NEIGHBOUR_CLEARANCE_MM, total.shape)
         if not near.any():
             return total, body
         px, py, pz = x[near], y[near], z[near]
