@@ -12,7 +12,7 @@ Anatomical models (each function says more):
 - Dural sac: a round tube centred in the bony canal (midline, mid-depth), per vertebra, with the
   radius the smallest of the population mean (about 7.2 mm: dural sac area 150-200 mm2 at L3-L4,
   Schonstrom N et al., Spine 1985;10(9):806-811), half the canal's midsagittal depth at the body's
-  mid-height (`canal_depth_mid_height_mm`) less the epidural fat (about 1 mm ventrally and dorsally),
+  mid-height (`landmarks`) less the epidural fat (about 1 mm ventrally and dorsally),
   and half the interpedicular width less 2 mm (the lateral recesses hold the roots and fat); 7 %
   narrower at L5-S1 and tapering to its end at S2.
 - Nerve roots: root Ln leaves the sac at about the disc above Ln, runs down the lateral recess
@@ -38,7 +38,7 @@ bench/bench_anatomy.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import ndimage
@@ -337,40 +337,6 @@ def sac_centre_local(vert: VertebraLandmarks) -> tuple[float, float]:
         width / 2 - LATERAL_RECESS_MM,
     )
     return v_c, max(r, 2.0)
-
-
-def canal_depth_mid_height_mm(labels: Volume, vert: VertebraLandmarks) -> float:
-    """The bony canal's midsagittal depth at the vertebra's mid-height (mm): from the body's posterior
-    wall to the front of the lamina on the midline (|u| < 1.5 mm), in the rows within 2 mm of the
-    body's mid-height (median over rows; the label's surface half a voxel beyond its last voxel centre).
-
-    The sac's fit (`sac_centre_local`) needs the canal where the sac lies, beside the body; the
-    landmarks' `canal_depth_mm` is the narrowest depth over the middle two thirds of the body's height,
-    where the sloping lamina comes forward (`landmarks._midline_runs`). Measured on the 10 bench_anatomy
-    patients' true bone labels against the phantom's canal depth (L1-L5, seeds 0, 2, 3, 9): the landmarks'
-    depth 0.4 to 2.1 mm short (mean about 1.1), so the sac 0.2 to 0.7 mm too thin and the roots' take-off
-    (at the sac's edge) as much too medial; this one -0.3 to +0.9. With it (10 patients, true bone): sac
-    centreline error (mean per patient, seeds 0, 3, 6, 9) 0.47, 0.45, 0.62, 0.60 -> 0.32, 0.25, 0.24,
-    0.47 mm; Kambin's inscribed circle L1-L5 mean 0.35 -> 0.29 mm, its worst case (seed 9, L3-L4 left,
-    2 mm slices, herniated side) 1.74 -> 0.03; L5-S1 mean 0.33 -> 0.37, seed 6's right side 0.24 -> 1.32
-    (the L5 root as traced on the CT moved about 1 mm at the triangle's upper vertex). S1 (the sacral
-    canal, carved to the phantom's depth) keeps the landmarks' value: measured at S1 too, seed 8's
-    L5-S1 circle went 0.49 -> 0.83 mm.
-    """
-    if vert.is_sacral or not np.isfinite(vert.posterior_wall_v_mm):
-        return vert.canal_depth_mm
-    lo, hi = _box_around(labels, np.array([vert.body_centre_lps_mm]), 45.0)
-    box, pts = _grid_points(labels, lo, hi)
-    own = (np.asarray(labels.voxels[box]) == vert.label_id).ravel()
-    loc = vert.local(pts[own])
-    sel = (np.abs(loc[:, 0]) < 1.5) & (loc[:, 1] > vert.posterior_wall_v_mm + 3.0) & (np.abs(loc[:, 2]) < 2.0)
-    if sel.sum() < 2:
-        return vert.canal_depth_mm
-    mid = loc[sel]
-    rows = np.round(mid[:, 2] / max(float(np.max(labels.spacing_mm)), 1.0))
-    front = float(np.median([mid[rows == r, 1].min() for r in np.unique(rows)]))
-    half_v = 0.5 * float(np.abs(vert.axes_lps[:, 1] @ labels.direction_lps) @ labels.spacing_mm)
-    return front - half_v - vert.posterior_wall_v_mm
 
 
 def estimate_dural_sac(vertebrae: dict[str, VertebraLandmarks]) -> Tube:
@@ -742,9 +708,7 @@ def estimate_with_body(
     # Herniations seen on the CT (disc-density tissue outside the disc space): labelled, and the sac and
     # roots estimated around them, since a fragment displaces them (as the phantom's lesions do).
     herniation = paint_herniations(out, ct, bone, discs, notes)
-    # the sac and the roots' take-off from the canal's depth beside the body's mid-height
-    canal = {n: replace(v, canal_depth_mm=canal_depth_mid_height_mm(vertebra_labels, v)) for n, v in vertebrae.items()}
-    sac = compress_sac(estimate_dural_sac(canal), vertebra_labels, herniation)
+    sac = compress_sac(estimate_dural_sac(vertebrae), vertebra_labels, herniation)
     # roots keep clear of bone, of the discs (they run over the annulus, not through it) and of herniations
     obstacle = bone | np.isin(out, [label_id(disc_name(*d.split("-"))) for d in discs]) | herniation
     roots = {}
@@ -752,7 +716,9 @@ def estimate_with_body(
         if name not in ("T12", "L1", "L2", "L3", "L4", "L5", "S1"):
             continue
         for side in SIDES:
-            roots[nerve_root_name(name, side)] = estimate_root(vertebra_labels, obstacle, canal, name, side, sac, discs)
+            roots[nerve_root_name(name, side)] = estimate_root(
+                vertebra_labels, obstacle, vertebrae, name, side, sac, discs
+            )
     notes.append("dural sac: a round tube centred in the bony canal, radius from the canal size (Schonstrom 1985)")
     notes.append(
         f"nerve roots {', '.join(sorted({n.split('_')[2] for n in roots}))}: the course described by Cohen 1990 and "
