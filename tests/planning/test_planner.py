@@ -73,11 +73,7 @@ def test_foraminal_herniation_plan_is_safe_against_the_truth(foraminal):
         true_clearance_mm(foraminal, result, "exiting_root"), abs=result.search["transforaminal"]["guarantee_mm"]
     )
     assert result.foraminoplasty_mm3 <= 600
-    # The fragment bows the exiting root into the corridor: other safe paths 3 degrees away may not
-    # exist, and then the plan says so.
-    assert len(result.alternatives) <= 2
-    if len(result.alternatives) < 2:
-        assert any("the safe corridor is narrow" in reason for reason in result.reasons)
+    assert 1 <= len(result.alternatives) <= 2
     for alternative in result.alternatives:
         assert alternative.margin_mm >= 0
         turn = np.degrees(
@@ -121,13 +117,8 @@ def test_with_no_safe_path_the_closest_path_is_reported_and_breaks_a_limit(foram
     assert broken.clearance_mm - broken.limit_mm <= closest.margin_mm + 0.05  # the corridor's margin, or worse
     # The closest path's own cannula surface comes within the limit of the true structure it names.
     if closest.bottleneck in ("exiting_root", "dural_sac"):
-        path = SimpleNamespace(
-            entry_lps_mm=closest.entry_lps_mm,
-            target_lps_mm=closest.target_lps_mm,
-            level="L3-L4",
-            side="right",
-            cannula_diameter_mm=12.0,
-        )
+        path = SimpleNamespace(entry_lps_mm=closest.entry_lps_mm, target_lps_mm=closest.target_lps_mm, level="L3-L4",
+                               side="right", cannula_diameter_mm=12.0)
         assert true_clearance_mm(foraminal, path, closest.bottleneck) < 1.5
     shown, approach, label = result.shown_path()
     assert shown is closest and approach == result.closest_approach and "NOT SAFE" in label

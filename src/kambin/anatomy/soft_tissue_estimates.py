@@ -56,7 +56,7 @@ from kambin.anatomy.neural_on_ct import (
 )
 from kambin.anatomy.tube import Tube, densify
 from kambin.errors import InvalidInputError
-from kambin.geometry.primitives import displace_around, push_out
+from kambin.geometry.primitives import push_out
 from kambin.imaging.volume import Volume
 
 #: Vertebrae in cranio-caudal order, the ones whose roots and discs are estimated.
@@ -436,16 +436,10 @@ def estimate_root(
     side: str,
     sac: Tube,
     discs: dict[str, DiscEstimate],
-    fragments: list[tuple[np.ndarray, np.ndarray]] = (),
 ) -> Tube:
-    """The root's course (`root_control_points`), displaced as a piece by each disc fragment seen
-    (mask, centroid: `displace_around`, as the phantom's fragments displace its roots), then kept
-    clear of `bone` (any obstacle mask) point by point."""
     control, radii = root_control_points(vertebrae, name, side, sac, discs)
     pts, rad = catmull_rom(control, radii, 1.5)
     lo, hi = _box_around(grid, pts, 12.0)
-    for fragment, centroid in fragments:
-        pts = displace_around(pts, rad, _signed_bone_distance(grid, fragment, lo, hi), ROOT_BONE_CLEARANCE_MM, centroid)
     distance = _signed_bone_distance(grid, bone, lo, hi)
     movable = np.ones(len(pts), bool)
     movable[:1] = False
@@ -613,9 +607,8 @@ def _cavity(pts, z_c, y_c, y_f, x_c):
 
 def paint_herniations(
     out: np.ndarray, ct: Volume, bone: np.ndarray, discs: dict[str, DiscEstimate], notes: list[str]
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Label the disc herniations seen on the CT (`anatomy.herniation`) where nothing else is; each
-    fragment's mask and centroid (LPS mm)."""
+) -> np.ndarray:
+    """Label the disc herniations seen on the CT (`anatomy.herniation`) where nothing else is; the mask."""
     from kambin.anatomy.herniation import find_herniations
 
     found = find_herniations(
@@ -640,12 +633,7 @@ def paint_herniations(
     disc_ids = [label_id(disc_name(d.upper, d.lower)) for d in discs.values()]
     mask &= (out == 0) | np.isin(out, disc_ids)  # a fragment the disc estimate bulged into is a fragment
     out[mask] = label_id("disc_herniation")
-    fragments = []
-    for herniation in found:
-        own = np.zeros(out.shape, dtype=bool)
-        own[tuple(herniation.mask_ijk.T)] = True
-        fragments.append((own & mask, discs[herniation.level].centre_lps_mm))
-    return fragments
+    return mask
 
 
 def compress_sac(sac: Tube, grid: Volume, herniation: np.ndarray) -> Tube:
@@ -719,10 +707,7 @@ def estimate_with_body(
     )
     # Herniations seen on the CT (disc-density tissue outside the disc space): labelled, and the sac and
     # roots estimated around them, since a fragment displaces them (as the phantom's lesions do).
-    fragments = paint_herniations(out, ct, bone, discs, notes)
-    herniation = np.zeros(out.shape, dtype=bool)
-    for fragment, _ in fragments:
-        herniation |= fragment
+    herniation = paint_herniations(out, ct, bone, discs, notes)
     sac = compress_sac(estimate_dural_sac(vertebrae), vertebra_labels, herniation)
     # roots keep clear of bone, of the discs (they run over the annulus, not through it) and of herniations
     obstacle = bone | np.isin(out, [label_id(disc_name(*d.split("-"))) for d in discs]) | herniation
@@ -732,7 +717,7 @@ def estimate_with_body(
             continue
         for side in SIDES:
             roots[nerve_root_name(name, side)] = estimate_root(
-                vertebra_labels, obstacle, vertebrae, name, side, sac, discs, fragments
+                vertebra_labels, obstacle, vertebrae, name, side, sac, discs
             )
     notes.append("dural sac: a round tube centred in the bony canal, radius from the canal size (Schonstrom 1985)")
     notes.append(

@@ -89,7 +89,9 @@ def segment_to_polyline_distance(start: np.ndarray, end: np.ndarray, polyline: n
     line = _points(polyline, "polyline")
     if len(line) == 1:
         return float(point_to_segment_distance(line, start, end)[0])
-    return min(segment_to_segment_distance(start, end, a, b) for a, b in zip(line[:-1], line[1:], strict=True))
+    return min(
+        segment_to_segment_distance(start, end, a, b) for a, b in zip(line[:-1], line[1:], strict=True)
+    )
 
 
 def points_in_cylinder(points: np.ndarray, start: np.ndarray, end: np.ndarray, radius_mm: float) -> np.ndarray:
@@ -189,7 +191,9 @@ def voxels_along_segment(
     return ijk[inside], t[inside]
 
 
-def first_mask_hit_along_segment(mask: np.ndarray, start_ijk: np.ndarray, end_ijk: np.ndarray) -> float | None:
+def first_mask_hit_along_segment(
+    mask: np.ndarray, start_ijk: np.ndarray, end_ijk: np.ndarray
+) -> float | None:
     """Segment parameter in [0, 1] where the segment first enters a True voxel of `mask`, or None."""
     ijk, t = voxels_along_segment(start_ijk, end_ijk, mask.shape)
     if len(ijk) == 0:
@@ -227,52 +231,3 @@ def push_out(
         grad = grad / np.maximum(norm, 1e-6)
         p[bad] = q - grad * (d[bad][:, None] - 0.05)
     return p
-
-
-def displace_around(
-    points: np.ndarray,
-    radii: np.ndarray,
-    obstacle,
-    clearance: float,
-    centre: np.ndarray,
-    taper_mm: float = 10.0,
-) -> np.ndarray:
-    """Move the stretch of a tube's centreline that runs into a mass as one piece, away from the
-    mass's centre, the least distance that clears it (obstacle(p) >= radius + clearance), with
-    cosine tapers of `taper_mm` of arc length either side (a tethered root is bowed, not kinked).
-
-    This is how a disc fragment displaces a nerve root in the usual clinical description: a
-    fragment at the root's shoulder (lateral to it) pushes it medially, one in its axilla (medial
-    to it) laterally, one in front of it backwards. `push_out`, which moves each point on
-    its own along the mass's gradient, splits the root across a mass's middle (points either side
-    of it go opposite ways): on the 5 herniated bench_anatomy patients the phantom's Kambin triangle
-    then moved by up to 0.6 mm with the centreline's sampling step alone; this moves it by at most
-    0.22 mm between 0.5 and 1.5 mm steps (the spread the undisplaced roots show too).
-    """
-    p = np.array(points, dtype=np.float64)
-    radii = np.asarray(radii, dtype=np.float64)
-    inside = obstacle(p) - radii - clearance < 0
-    if not inside.any():
-        return p
-    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(p, axis=0), axis=1))])
-    first, last = arc[inside].min(), arc[inside].max()
-    beyond = np.clip(np.maximum(first - arc, arc - last) / taper_mm, 0.0, 1.0)
-    weight = 0.5 * (1.0 + np.cos(np.pi * beyond))  # 1 along the stretch, 0 a taper beyond it
-    along = p[inside][-1] - p[inside][0] if inside.sum() > 1 else np.gradient(p, axis=0)[inside][0]
-    along /= max(float(np.linalg.norm(along)), _EPS)
-    away = (p[inside] - np.asarray(centre, dtype=np.float64)).mean(axis=0)
-    away -= (away @ along) * along
-    away /= max(float(np.linalg.norm(away)), _EPS)
-    moved = weight > 0
-
-    def clear(distance_mm: float) -> bool:
-        q = p[moved] + distance_mm * weight[moved, None] * away
-        return bool(np.all(obstacle(q) - radii[moved] - clearance >= -1e-3))
-
-    low, high = 0.0, 1.0
-    while not clear(high) and high < 64.0:
-        low, high = high, 2.0 * high
-    for _ in range(30):  # bisection to well under a micrometre
-        middle = 0.5 * (low + high)
-        low, high = (low, middle) if clear(middle) else (middle, high)
-    return p + high * weight[:, None] * away
