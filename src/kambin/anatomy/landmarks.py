@@ -287,10 +287,10 @@ def vertebra_landmarks(labels: Volume, label_id: int, name: str, is_sacral: bool
     # The top's footprint can miss the body's front: on thick slices a stair-stepped top may hold only
     # its back half (bench patient 9, segment_spine's L3: front 10 mm behind the body's, half-depth 3.3
     # mm against 13.1-13.4 for its neighbours). The discs are painted inside this outline, so the back
-    # of the annulus was left unlabelled and the herniation search took it for fragment: at L3-L4 2324
-    # voxels across both sides, and a false one at L2-L3; with the front at every height, 290 voxels
-    # (Dice 0.73 with the true fragment) and none at L2-L3. Of the 10 patients' 100 lumbar vertebrae,
-    # both sources, only this one trips it.
+    # of the annulus was left unlabelled and the herniation search took it for fragment: 6533 voxels
+    # across both sides of L2-L3 and L3-L4 (Dice 0.12 with the true fragment at L3-L4); with the front
+    # at every height, 293 voxels at L3-L4 (Dice 0.71) and none at L2-L3. Of the 10 patients' 100
+    # lumbar vertebrae, both sources, only this one trips it.
     front_every_height = body_core[:, 1].min() - 0.5 * spacing[1]
     if not is_sacral and v_front - front_every_height > 0.25 * (body_core[:, 1].max() - front_every_height):
         v_front = front_every_height
