@@ -23,6 +23,7 @@ Methods (each function says more):
 - Posterior wall and canal depth: along the midline (|u| < 3 mm), the posterior end of the body
   and the anterior surface of the lamina beside the body's mid-height (canal depth as in Panjabi
   1992; `_lamina_front_at_mid_height`).
+- Canal midline: halfway between the two pedicles' medial walls (the canal width's middle).
 - Pedicles: the bone bridge between the body and the arch, 1-7 mm behind the posterior wall; the
   medial wall gives the axis direction (transverse angle, Zindrick 1987; Theil-Sen slope behind the
   body's fillet, both sides' mean where it sets the width's run across), the narrowest section of
@@ -128,6 +129,9 @@ class VertebraLandmarks:
     posterior_wall_v_mm: float  # v of the posterior body wall in the local frame
     canal_depth_mm: float
     canal_width_mm: float  # between the pedicles' medial walls
+    # u of the canal's midline, halfway between the pedicles' medial walls (0 when one is missing): the
+    # sac and the roots are placed from it (soft_tissue_estimates), as the body centre can sit off it
+    canal_centre_u_mm: float = 0.0
     pedicle_centre_lps_mm: dict[str, np.ndarray] = field(default_factory=dict)
     pedicle_axis_lps: dict[str, np.ndarray] = field(default_factory=dict)
     pedicle_width_mm: dict[str, float] = field(default_factory=dict)
@@ -559,7 +563,7 @@ def _pedicles(lm: VertebraLandmarks, loc: np.ndarray, step: float, half_vox: np.
     """Pedicle isthmus centre, axis, width and height per side (see the module docstring); `step` is the
     largest voxel spacing, `slab_step` the slabs' in v (`vertebra_landmarks`)."""
     vp = lm.posterior_wall_v_mm
-    medial_walls = []
+    medial_walls = {}
     walls = {}
     for side, s in SIDES.items():
         sel = (s * loc[:, 0] > 3.0) & (loc[:, 1] > vp + 0.5) & (loc[:, 1] < vp + 7.5)
@@ -672,9 +676,10 @@ def _pedicles(lm: VertebraLandmarks, loc: np.ndarray, step: float, half_vox: np.
         lm.pedicle_height_mm[side] = w_hi - w_lo
         lm.pedicle_bottom_w_mm[side] = w_lo
         lm.pedicle_u_mm[side] = u_c
-        medial_walls.append(u_c - 0.5 * width_perp)
+        medial_walls[side] = u_c - 0.5 * width_perp
     if len(medial_walls) == 2:
-        lm.canal_width_mm = float(sum(medial_walls))
+        lm.canal_width_mm = float(medial_walls["left"] + medial_walls["right"])
+        lm.canal_centre_u_mm = float(0.5 * (medial_walls["left"] - medial_walls["right"]))
 
 
 def _processes(lm: VertebraLandmarks, loc: np.ndarray, spacing: np.ndarray, direction: np.ndarray) -> None:
