@@ -9,6 +9,7 @@ import numpy as np
 from scipy import ndimage
 
 from kambin.anatomy.landmarks import SAP_TIP_CAP_MM, SPINOUS_TIP_CAP_MM
+from kambin.geometry.kambin_triangle import medial_side_u, triangle_uw
 from kambin.phantom.shapes import Tube
 from kambin.phantom.spine import SIDES, Spine
 from kambin.phantom.vertebra import VertebraGeometry
@@ -139,41 +140,10 @@ def kambin_triangle(spine: Spine, level: str, side: str, exiting: Tube, traversi
         p = frame.local_points(tube.points_lps_mm)
         return np.column_stack([s * p[:, 0], p[:, 2]]), tube.radii_mm
 
-    tr, tr_r = local(traversing)
-    u_t = _u_at_w(tr, w_ep) + float(np.interp(0.5, [0, 1], [tr_r.mean(), tr_r.mean()]))
     sac_local = frame.local_points(sac.points_lps_mm)
-    k = int(np.argmin(np.abs(sac_local[:, 2] - w_ep)))
-    u_t = max(u_t, abs(sac_local[k, 0]) + sac.radii_mm[k])
-    ex, ex_r = local(exiting)
-    border = []
-    for n in range(len(ex)):
-        a, b = ex[max(n - 1, 0)], ex[min(n + 1, len(ex) - 1)]
-        t = (b - a) / max(np.linalg.norm(b - a), 1e-9)
-        normal = np.array([-t[1], t[0]])
-        if normal[1] > 0:
-            normal = -normal
-        border.append(ex[n] + ex_r[n] * normal)
-    border = np.array(border)
-    # lateral vertex: where the border descends through the endplate level, lateral to u_t
-    v2 = None
-    for n in range(len(border) - 1):
-        (u0, w0), (u1, w1) = border[n], border[n + 1]
-        if (w0 - w_ep) * (w1 - w_ep) <= 0 and w0 != w1 and max(u0, u1) > u_t:
-            t = (w_ep - w0) / (w1 - w0)
-            v2 = np.array([u0 + t * (u1 - u0), w_ep])
-            break
-    if v2 is None:
-        v2 = np.array([border[:, 0].max(), w_ep])
-    # upper vertex: lowest crossing of the border with u = u_t
-    crossings = []
-    for n in range(len(border) - 1):
-        (u0, w0), (u1, w1) = border[n], border[n + 1]
-        if (u0 - u_t) * (u1 - u_t) <= 0 and u0 != u1:
-            t = (u_t - u0) / (u1 - u0)
-            crossings.append(w0 + t * (w1 - w0))
-    w3 = min(crossings) if crossings else float(np.interp(u_t, border[:, 0], border[:, 1]))
-    v1 = np.array([u_t, w_ep])
-    v3 = np.array([u_t, w3])
+    u_t = medial_side_u(*local(traversing), np.column_stack([sac_local[:, 0], sac_local[:, 2]]), sac.radii_mm, w_ep)
+    v1, v2, v3 = triangle_uw(*local(exiting), u_t, w_ep)
+    w3 = float(v3[1])
     base = float(abs(v2[0] - v1[0]))
     height = float(w3 - w_ep)
     hyp = float(np.hypot(base, height))
@@ -185,12 +155,3 @@ def kambin_triangle(spine: Spine, level: str, side: str, exiting: Tube, traversi
         "height_mm": height,
         "inscribed_diameter_mm": max(base + height - hyp, 0.0),
     }
-
-
-def _u_at_w(poly: np.ndarray, w: float) -> float:
-    for n in range(len(poly) - 1):
-        (u0, w0), (u1, w1) = poly[n], poly[n + 1]
-        if (w0 - w) * (w1 - w) <= 0 and w0 != w1:
-            t = (w - w0) / (w1 - w0)
-            return float(u0 + t * (u1 - u0))
-    return float(poly[np.argmin(np.abs(poly[:, 1] - w)), 0])
