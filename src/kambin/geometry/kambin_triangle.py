@@ -5,8 +5,8 @@ One construction for the phantom's truth (`kambin.phantom.measure`) and for the 
 whichever is more lateral), the base on the lower vertebra's superior endplate (w = `w_ep`), the
 hypotenuse the exiting root's inferomedial edge (Kambin P, Clin Orthop 1991;(266):27-39).
 
-The exiting root is a tube: discs of its radii about its centreline, resampled every
-`RESAMPLE_MM`. Its edge is taken from that union, not by offsetting the centreline along its normal:
+The exiting root is a tube: each segment of its centreline swept by a disc of its radius (a
+capsule). Its edge is taken from that union, not by offsetting the centreline along a normal:
 where the root turns back on itself (squeezed in a stenotic foramen) the normal flips from one side
 to the other and the offset edge jumps by a diameter. On bench patient 8 (foraminal stenosis at
 L5-S1 right, the exiting root curling back over u_t) the offset edge put the truth's apex 2 mm
@@ -22,42 +22,62 @@ from __future__ import annotations
 
 import numpy as np
 
-RESAMPLE_MM = 0.2
 
+def _lowest_on_line(centres: np.ndarray, radii: np.ndarray, axis: int, level: float) -> np.ndarray:
+    """Per capsule of the tube (each centreline segment swept by a disc; its radius the mean of its
+    ends'), the lowest coordinate (along the other axis) of its boundary on the line
+    coordinate[`axis`] = `level`; NaN where the line misses it. The boundary is the two end discs and
+    the two sides offset by the radius along the segment's normal; a convex capsule's lowest point on
+    a line is the lowest of theirs."""
+    other = 1 - axis
+    seg_r = 0.5 * (radii[:-1] + radii[1:])
+    lows = np.full(len(centres) - 1, np.nan)
 
-def _resampled(centre_uw: np.ndarray, radii_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    points, radii = [centre_uw[0]], [radii_mm[0]]
-    for n in range(1, len(centre_uw)):
-        steps = max(int(np.ceil(np.linalg.norm(centre_uw[n] - centre_uw[n - 1]) / RESAMPLE_MM)), 1)
-        t = np.arange(1, steps + 1)[:, None] / steps
-        points.extend(centre_uw[n - 1] + t * (centre_uw[n] - centre_uw[n - 1]))
-        radii.extend(radii_mm[n - 1] + t[:, 0] * (radii_mm[n] - radii_mm[n - 1]))
-    return np.array(points), np.array(radii)
+    def keep_lowest(values: np.ndarray, hit: np.ndarray, index: np.ndarray) -> None:
+        for i, v in zip(index[hit], values[hit], strict=True):
+            if not v >= lows[i]:
+                lows[i] = v
+
+    index = np.arange(len(centres) - 1)
+    for end in (0, 1):
+        c, r = centres[index + end], radii[index + end]
+        gap = np.abs(c[:, axis] - level)
+        hit = gap <= r
+        keep_lowest(c[:, other] - np.sqrt(np.maximum(r**2 - gap**2, 0.0)), hit, index)
+    d = centres[1:] - centres[:-1]
+    length = np.linalg.norm(d, axis=1)
+    normal = np.column_stack([-d[:, 1], d[:, 0]]) / np.maximum(length, 1e-12)[:, None]
+    for side in (1.0, -1.0):
+        q0 = centres[:-1] + side * seg_r[:, None] * normal
+        q1 = centres[1:] + side * seg_r[:, None] * normal
+        span = q1[:, axis] - q0[:, axis]
+        hit = ((q0[:, axis] - level) * (q1[:, axis] - level) <= 0) & (span != 0) & (length > 0)
+        t = np.where(hit, (level - q0[:, axis]) / np.where(span != 0, span, 1.0), 0.0)
+        keep_lowest(q0[:, other] + t * (q1[:, other] - q0[:, other]), hit, index)
+    return lows
 
 
 def triangle_uw(
     exiting_uw: np.ndarray, exiting_radii_mm: np.ndarray, u_t: float, w_ep: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Vertices (u, w) of the triangle: v1 = (u_t, w_ep), the medial corner on the endplate; v2 on the
-    endplate where the exiting root's tube first reaches it lateral to u_t (the medial end of the
-    tube's section at w_ep); v3 = (u_t, w3), w3 the lowest point of the tube over u = u_t.
+    endplate where the exiting root's tube first reaches it lateral to u_t (the medial end of a
+    capsule's section at w_ep); v3 = (u_t, w3), w3 the lowest point of the tube over u = u_t.
 
     Args:
         exiting_uw: (N, 2) the exiting root's centreline, u positive laterally on this side.
-        exiting_radii_mm: (N,) its radii.
+        exiting_radii_mm: (N,) its radii (0 makes the tube its centreline).
     """
-    centres, radii = _resampled(np.asarray(exiting_uw, float), np.asarray(exiting_radii_mm, float))
-    du = np.abs(centres[:, 0] - u_t)
-    over = du <= radii
-    if over.any():
-        w3 = float(np.min(centres[over, 1] - np.sqrt(radii[over] ** 2 - du[over] ** 2)))
+    centres = np.asarray(exiting_uw, dtype=float)
+    radii = np.asarray(exiting_radii_mm, dtype=float)
+    over = _lowest_on_line(centres, radii, 0, u_t)
+    if np.isfinite(over).any():
+        w3 = float(np.nanmin(over))
     else:  # the root does not pass over u_t: its nearest point's lower edge
-        n = int(np.argmin(du))
+        n = int(np.argmin(np.abs(centres[:, 0] - u_t)))
         w3 = float(centres[n, 1] - radii[n])
-    dw = np.abs(centres[:, 1] - w_ep)
-    at_endplate = dw <= radii
-    medial_ends = centres[at_endplate, 0] - np.sqrt(radii[at_endplate] ** 2 - dw[at_endplate] ** 2)
-    medial_ends = medial_ends[medial_ends > u_t]
+    medial_ends = _lowest_on_line(centres, radii, 1, w_ep)
+    medial_ends = medial_ends[np.isfinite(medial_ends) & (medial_ends > u_t)]
     u2 = float(medial_ends.min()) if len(medial_ends) else float(centres[:, 0].max())
     return np.array([u_t, w_ep]), np.array([u2, w_ep]), np.array([u_t, w3])
 
