@@ -35,7 +35,9 @@ Anatomical models (each function says more):
   patients, Kambin's inscribed circle within 1 mm of the truth on 198 of 200 sides (was 195): every
   side from true bone (max 1.37 -> 0.96 mm), two from the CT over (patient 9, 2 mm slices, its
   herniated L3-L4 left 1.13; patient 8's stenotic L5-S1 right 1.38, where the squeezed exiting root
-  turns back over u_t and the triangle's apex jumps with it); test_spine_model's herniated patient,
+  turns back over u_t and the triangle's apex jumps with it; with the tube's edge,
+  `kambin.geometry.kambin_triangle`, still 198, the two both patient 9's L3-L4, 1.07 from true bone
+  and 1.14 from the CT); test_spine_model's herniated patient,
   its herniated side 0.18 -> 0.14 mm (the canal's midline alone: 1.10, the fragment pushing the
   traversing root medially from a take-off 1.6 mm medial to the truth's).
 - Psoas (`iliopsoas_left/right`): muscle-density voxels (15-85 HU after 1 mm smoothing) lateral to
