@@ -39,7 +39,7 @@ from scipy import ndimage
 
 from kambin.anatomy.landmarks import SIDES, VertebraLandmarks
 from kambin.anatomy.soft_tissue_estimates import DiscEstimate, Tube
-from kambin.geometry.kambin_triangle import medial_side_u, triangle_uw
+from kambin.geometry.kambin_triangle import kambin_triangle as shared_kambin_triangle
 from kambin.imaging.volume import Volume
 
 FORAMINAL_STENOSIS_HEIGHT_MM = 15.0  # Hasegawa 1995
@@ -153,30 +153,16 @@ def foramen(
 def kambin_triangle(lower: VertebraLandmarks, side: str, exiting: Tube, traversing: Tube, sac: Tube) -> dict:
     """Kambin's triangle on `side` in the lower vertebra's frame (module docstring): vertices (LPS),
     base, height, hypotenuse, area (mm, mm^2) and the inscribed circle's diameter."""
-    s = SIDES[side]
-    w_ep = float(lower.local(lower.superior_endplate_centre_lps_mm)[2])
-
-    def local(tube: Tube):
-        p = lower.local(tube.points_lps_mm)
-        return np.column_stack([s * p[:, 0], p[:, 2]]), tube.radii_mm
-
-    sac_local = lower.local(sac.points_lps_mm)
-    u_t = medial_side_u(*local(traversing), np.column_stack([sac_local[:, 0], sac_local[:, 2]]), sac.radii_mm, w_ep)
-    v1, v2, v3 = triangle_uw(*local(exiting), u_t, w_ep)
-    w3 = float(v3[1])
-    base = float(abs(v2[0] - v1[0]))
-    height = float(w3 - w_ep)
-    hyp = float(np.hypot(base, height))
-    v_plane = lower.posterior_wall_v_mm + 1.0
-    verts = [lower.point(s * p[0], v_plane, p[1]) for p in (v1, v2, v3)]
-    return {
-        "vertices_lps_mm": verts,
-        "base_mm": base,
-        "height_mm": height,
-        "hypotenuse_mm": hyp,
-        "area_mm2": 0.5 * base * max(height, 0.0),
-        "inscribed_diameter_mm": max(base + height - hyp, 0.0),
-    }
+    return shared_kambin_triangle(
+        lower.local,
+        lower.point,
+        SIDES[side],
+        float(lower.local(lower.superior_endplate_centre_lps_mm)[2]),
+        lower.posterior_wall_v_mm + 1.0,
+        exiting,
+        traversing,
+        sac,
+    )
 
 
 def canal_section(grid: Volume, bone: np.ndarray, vert: VertebraLandmarks) -> dict:

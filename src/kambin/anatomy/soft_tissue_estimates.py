@@ -31,15 +31,12 @@ Anatomical models (each function says more):
   sacral foramen. The centreline is then pushed 0.4 mm clear of the bone labels and the discs.
   The take-off (and the recess, under the pedicle) is placed from the canal's midline, as the sac;
   it lies 1.5 mm inside the sac's nominal radius, L5 and S1 included: their sleeves leave the sac
-  at the disc above, where the 7 % caudal narrowing has not yet begun. With both, on the 10 bench
-  patients, Kambin's inscribed circle within 1 mm of the truth on 198 of 200 sides (was 195): every
-  side from true bone (max 1.37 -> 0.96 mm), two from the CT over (patient 9, 2 mm slices, its
-  herniated L3-L4 left 1.13; patient 8's stenotic L5-S1 right 1.38, where the squeezed exiting root
-  turns back over u_t and the triangle's apex jumps with it; with the tube's edge,
-  `kambin.geometry.kambin_triangle`, still 198, the two both patient 9's L3-L4, 1.07 from true bone
-  and 1.14 from the CT); test_spine_model's herniated patient,
-  its herniated side 0.18 -> 0.14 mm (the canal's midline alone: 1.10, the fragment pushing the
-  traversing root medially from a take-off 1.6 mm medial to the truth's).
+  at the disc above, where the 7 % caudal narrowing has not yet begun. The 10 bench patients, both
+  sources: Kambin's inscribed circle within 1 mm of the truth on 198 of 200 sides (195 before
+  these two, with the triangle's former edge; the two left are patient 9's L3-L4, 2 mm slices, 1.07 and 1.14 mm);
+  test_spine_model's herniated patient, its herniated side 0.17 mm (the canal's midline without the
+  nominal radius: 1.10, the fragment pushing the traversing root medially from a take-off 1.6 mm
+  medial to the truth's).
 - Psoas (`iliopsoas_left/right`): muscle-density voxels (15-85 HU after 1 mm smoothing) lateral to
   the lumbar bodies and connected to tissue touching their lateral surfaces.
 - Peritoneal cavity: the region of the body in front of the retroperitoneum: anterior to a line

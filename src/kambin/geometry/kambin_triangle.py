@@ -20,7 +20,17 @@ bone), 0.27 -> 0.27 (CT).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Protocol
+
 import numpy as np
+
+
+class TubeLike(Protocol):
+    """A tube (the phantom's or the estimate's): centreline (N, 3) LPS mm and radii (N,) mm."""
+
+    points_lps_mm: np.ndarray
+    radii_mm: np.ndarray
 
 
 def _lowest_on_line(centres: np.ndarray, radii: np.ndarray, axis: int, level: float) -> np.ndarray:
@@ -32,18 +42,11 @@ def _lowest_on_line(centres: np.ndarray, radii: np.ndarray, axis: int, level: fl
     other = 1 - axis
     seg_r = 0.5 * (radii[:-1] + radii[1:])
     lows = np.full(len(centres) - 1, np.nan)
-
-    def keep_lowest(values: np.ndarray, hit: np.ndarray, index: np.ndarray) -> None:
-        for i, v in zip(index[hit], values[hit], strict=True):
-            if not v >= lows[i]:
-                lows[i] = v
-
-    index = np.arange(len(centres) - 1)
     for end in (0, 1):
-        c, r = centres[index + end], radii[index + end]
+        c, r = centres[end : len(centres) - 1 + end], radii[end : len(centres) - 1 + end]
         gap = np.abs(c[:, axis] - level)
-        hit = gap <= r
-        keep_lowest(c[:, other] - np.sqrt(np.maximum(r**2 - gap**2, 0.0)), hit, index)
+        low = c[:, other] - np.sqrt(np.maximum(r**2 - gap**2, 0.0))
+        lows = np.fmin(lows, np.where(gap <= r, low, np.nan))  # fmin ignores NaN
     d = centres[1:] - centres[:-1]
     length = np.linalg.norm(d, axis=1)
     normal = np.column_stack([-d[:, 1], d[:, 0]]) / np.maximum(length, 1e-12)[:, None]
@@ -53,7 +56,7 @@ def _lowest_on_line(centres: np.ndarray, radii: np.ndarray, axis: int, level: fl
         span = q1[:, axis] - q0[:, axis]
         hit = ((q0[:, axis] - level) * (q1[:, axis] - level) <= 0) & (span != 0) & (length > 0)
         t = np.where(hit, (level - q0[:, axis]) / np.where(span != 0, span, 1.0), 0.0)
-        keep_lowest(q0[:, other] + t * (q1[:, other] - q0[:, other]), hit, index)
+        lows = np.fmin(lows, np.where(hit, q0[:, other] + t * (q1[:, other] - q0[:, other]), np.nan))
     return lows
 
 
@@ -99,7 +102,51 @@ def medial_side_u(
     sac_radii_mm: np.ndarray,
     w_ep: float,
 ) -> float:
-    """u_t: the lateral edge of the traversing root at the endplate, or of the dural sac if more lateral."""
+    """u_t: the lateral edge of the traversing root at the endplate, or of the dural sac if more lateral
+    (the sac's u may be signed either way: its centre's distance from the midline is taken)."""
     u_t = u_at_w(traversing_uw, w_ep) + float(np.mean(traversing_radii_mm))
     k = int(np.argmin(np.abs(sac_uw[:, 1] - w_ep)))
     return max(u_t, abs(float(sac_uw[k, 0])) + float(sac_radii_mm[k]))
+
+
+def kambin_triangle(
+    local_points: Callable[[np.ndarray], np.ndarray],
+    point: Callable[[float, float, float], np.ndarray],
+    side_sign: float,
+    w_ep: float,
+    v_plane: float,
+    exiting: TubeLike,
+    traversing: TubeLike,
+    sac: TubeLike,
+) -> dict:
+    """Kambin's triangle on one side, from the roots and the sac in the lower vertebra's frame.
+
+    Args:
+        local_points: LPS points (N, 3) -> the frame's (u, v, w).
+        point: (u, v, w) -> LPS.
+        side_sign: +1 on the left (u positive), -1 on the right.
+        w_ep: the lower vertebra's superior endplate, frame w (mm).
+        v_plane: the frame v where the vertices are placed (the posterior disc surface).
+
+    Returns:
+        vertices_lps_mm (medial corner, lateral corner, apex), base_mm, height_mm, hypotenuse_mm,
+        area_mm2 and inscribed_diameter_mm (a right triangle's: base + height - hypotenuse).
+    """
+
+    def uw(tube: TubeLike) -> tuple[np.ndarray, np.ndarray]:
+        p = local_points(tube.points_lps_mm)
+        return np.column_stack([side_sign * p[:, 0], p[:, 2]]), np.asarray(tube.radii_mm, dtype=float)
+
+    u_t = medial_side_u(*uw(traversing), *uw(sac), w_ep)
+    v1, v2, v3 = triangle_uw(*uw(exiting), u_t, w_ep)
+    base = float(abs(v2[0] - v1[0]))
+    height = float(v3[1] - w_ep)
+    hyp = float(np.hypot(base, height))
+    return {
+        "vertices_lps_mm": [point(side_sign * p[0], v_plane, p[1]) for p in (v1, v2, v3)],
+        "base_mm": base,
+        "height_mm": height,
+        "hypotenuse_mm": hyp,
+        "area_mm2": 0.5 * base * max(height, 0.0),
+        "inscribed_diameter_mm": max(base + height - hyp, 0.0),
+    }

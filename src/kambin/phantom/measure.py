@@ -9,7 +9,7 @@ import numpy as np
 from scipy import ndimage
 
 from kambin.anatomy.landmarks import SAP_TIP_CAP_MM, SPINOUS_TIP_CAP_MM
-from kambin.geometry.kambin_triangle import medial_side_u, triangle_uw
+from kambin.geometry.kambin_triangle import kambin_triangle as shared_kambin_triangle
 from kambin.phantom.shapes import Tube
 from kambin.phantom.spine import SIDES, Spine
 from kambin.phantom.vertebra import VertebraGeometry
@@ -131,27 +131,14 @@ def kambin_triangle(spine: Spine, level: str, side: str, exiting: Tube, traversi
     """Kambin's triangle projected on the posterior disc surface of the lower vertebra's frame:
     base on the superior endplate of the lower vertebra, medial side along the traversing root
     or dural sac (whichever is more lateral), hypotenuse the exiting root's inferomedial edge."""
-    upper, lower = spine.upper_lower(level)
-    s = SIDES[side]
-    frame = lower.frame
-    w_ep = lower.h / 2
-
-    def local(tube):
-        p = frame.local_points(tube.points_lps_mm)
-        return np.column_stack([s * p[:, 0], p[:, 2]]), tube.radii_mm
-
-    sac_local = frame.local_points(sac.points_lps_mm)
-    u_t = medial_side_u(*local(traversing), np.column_stack([sac_local[:, 0], sac_local[:, 2]]), sac.radii_mm, w_ep)
-    v1, v2, v3 = triangle_uw(*local(exiting), u_t, w_ep)
-    w3 = float(v3[1])
-    base = float(abs(v2[0] - v1[0]))
-    height = float(w3 - w_ep)
-    hyp = float(np.hypot(base, height))
-    v_plane = lower.v_posterior_wall + 1.0
-    verts = [frame.point(s * p[0], v_plane, p[1]) for p in (v1, v2, v3)]
-    return {
-        "vertices_lps_mm": verts,
-        "base_mm": base,
-        "height_mm": height,
-        "inscribed_diameter_mm": max(base + height - hyp, 0.0),
-    }
+    _, lower = spine.upper_lower(level)
+    return shared_kambin_triangle(
+        lower.frame.local_points,
+        lower.frame.point,
+        SIDES[side],
+        lower.h / 2,
+        lower.v_posterior_wall + 1.0,
+        exiting,
+        traversing,
+        sac,
+    )
