@@ -403,8 +403,8 @@ def vertebra_landmarks(labels: Volume, label_id: int, name: str, is_sacral: bool
         # source) it applies to 5: axis error mean 0.64 -> 0.46 degrees, max 3.06 -> 1.74 (one of the
         # five, patient 7's L3 from the CT, 0.73 -> 1.36). Downstream, in the L4 frame: traversing root
         # L1-L4 max 3.37 -> 1.14 mm (true bone) and 3.67 -> 1.82 (CT), dural sac centre max 1.41 -> 0.94
-        # and 1.55 -> 0.97; Kambin's circle within 1 mm on 199 of 200 sides (was 198), see
-        # soft_tissue_estimates for the one left.
+        # and 1.55 -> 0.97; Kambin's circle within 1 mm on 199 of 200 sides (was 198; the one left, see
+        # soft_tissue_estimates).
         loc_mid = (all_pts - centre) @ axes
         mid_rows = loc_mid[np.abs(loc_mid[:, 0]) < 5.0]
         tilt = _sagittal_wall_tilt(mid_rows, float((sup_c - inf_c) @ w1), float(spacing.max()))
@@ -525,19 +525,28 @@ def _half_voxel(axes: np.ndarray, direction: np.ndarray, spacing: np.ndarray) ->
     return 0.5 * np.abs(axes.T @ direction) @ spacing
 
 
+def _midline_rows(mid: np.ndarray, step: float) -> list[tuple[float, np.ndarray]]:
+    """Midline points (local u, v, w) grouped in rows of w a slice (at least 1 mm) apart: each row's
+    mean w and its points' v, sorted."""
+    rows = np.round(mid[:, 2] / max(step, 1.0))
+    return [(float(np.mean(mid[rows == r, 2])), np.sort(mid[rows == r, 1])) for r in np.unique(rows)]
+
+
+def _first_run_end(v_sorted: np.ndarray, step: float) -> int | None:
+    """Index of the last point of the first run of a row's sorted v (the body's posterior wall, before
+    the canal's gap of more than 5 mm or 2.5 voxels), None where the row has no such gap."""
+    gaps = np.flatnonzero(np.diff(v_sorted) > max(5.0, 2.5 * step))
+    return int(gaps[0]) if len(gaps) else None
+
+
 def _midline_runs(mid: np.ndarray, step: float, half_v: float) -> tuple[float, float | None]:
     """(posterior end of the first run, anterior start of the second run) of midline points along v,
     each the median over 1 mm rows in w (the body's wall) or their minimum (the lamina's front); the
     surfaces half a voxel (`half_v`, along v) beyond the voxel centres."""
     if len(mid) == 0:
         raise InvalidInputError("vertebra has no bone on its midline")
-    ends = []
-    rows = np.round(mid[:, 2] / max(step, 1.0))
-    by_row = [np.sort(mid[rows == r, 1]) for r in np.unique(rows)]
-    for v in by_row:
-        gaps = np.flatnonzero(np.diff(v) > max(5.0, 2.5 * step))
-        if len(gaps):
-            ends.append(v[gaps[0]])
+    by_row = [v for _, v in _midline_rows(mid, step)]
+    ends = [float(v[end]) for v in by_row if (end := _first_run_end(v, step)) is not None]
     if not ends:
         v = np.sort(mid[:, 1])
         return float(v[-1] + half_v), None
@@ -559,20 +568,14 @@ def _sagittal_wall_tilt(mid: np.ndarray, height: float, step: float) -> float | 
     rims (4 mm), the first point in v and the end of the first run, each fitted against w (least
     squares); their mean, or None where they disagree (`WALL_LEAN_AGREEMENT_DEG`)
     or fewer than 5 rows hold both."""
-    rows = np.round(mid[:, 2] / max(step, 1.0))
     ws, fronts, posts = [], [], []
-    for r in np.unique(rows):
-        row = mid[rows == r]
-        w = float(np.mean(row[:, 2]))
-        if abs(w) > height / 2 - 4.0:
-            continue
-        v = np.sort(row[:, 1])
-        gaps = np.flatnonzero(np.diff(v) > max(5.0, 2.5 * step))
-        if not len(gaps):
+    for w, v in _midline_rows(mid, step):
+        end = _first_run_end(v, step)
+        if abs(w) > height / 2 - 4.0 or end is None:
             continue
         ws.append(w)
         fronts.append(v[0])
-        posts.append(v[gaps[0]])
+        posts.append(v[end])
     if len(ws) < 5:
         return None
     ws = np.array(ws)
@@ -580,8 +583,8 @@ def _sagittal_wall_tilt(mid: np.ndarray, height: float, step: float) -> float | 
     def lean(values: list[float]) -> float:
         # least squares, not a median of pairwise slopes: a wall leaning less than a voxel per row is a
         # staircase, and most pairs on one step have slope 0, which the median then returns (patient 9's
-        # L4: 0.8 degrees for its 3.4); rows more than two voxels off a first fit (a pocket, a spur) are
-        # left out of the second
+        # L4: 0.8 degrees for its 3.4); rows more than two slice spacings off a first fit (a pocket, a
+        # spur) are left out of the second
         x = np.array(values)
         slope, icpt = np.polyfit(ws, x, 1)
         near = np.abs(x - (slope * ws + icpt)) <= 2.0 * step
