@@ -3,7 +3,7 @@ input, and the frames per second that reach a browser on loopback.
 
 - Latency: from a video frame entering the pipeline to its overlaid frame coming out
   (synchronisation, transform graph, guidance, overlay), 1280x720, CPU, on the simulated operating
-  room (phantom seed 3, L4-L5 left, its plan; endoscope frames pre-rendered so rendering is not
+  room (phantom seed 4, L4-L5 left, its plan; endoscope frames pre-rendered so rendering is not
   counted). Baseline: the issue's targets, p50 < 8 ms and p99 < 16 ms.
 - Sustained rate: 60 fps input paced by the monotonic clock for `NAV_SUSTAIN_S` seconds (5 minutes;
   the environment variable KAMBIN_BENCH_NAV_S shortens it for a quick look), each frame through

@@ -121,10 +121,9 @@ def test_kambin_inscribed_circle_from_truth_bone_within_1_mm(herniated):
     )
     # every level within 1 mm, L5-S1 included (its 1-2 mm came from S1's frame, tilted by taking the
     # label's cut under S1 for an endplate), and the herniated side too, whose triangle is bounded by roots
-    # estimated around the fragment (soft_tissue_estimates): 0.17 mm with the roots placed from the canal's
-    # midline and leaving the sac at its nominal radius, the root's edge its tube's (kambin_triangle; 0.18
-    # before; 1.10 with the midline alone, the fragment then pushing the traversing root medially); mean
-    # 0.13 (was 0.21, and < 0.5 before that)
+    # estimated around the fragment (soft_tissue_estimates): 0.41 mm with the fragment displacing the
+    # traversing root as one piece in the phantom and the estimate alike (`displace_around`; 0.17 with
+    # each point pushed on its own, which is unstable elsewhere: bench patient 9, 2.08); mean 0.15 (0.13)
     assert max(errors.values()) < 1.0, errors
     assert np.mean(list(errors.values())) < 0.4, errors
 
@@ -174,13 +173,11 @@ def test_from_ct_alone_landmarks_and_triangle(herniated):
             strict=True,
         )
     )
-    herniated = ins.pop(("L4-L5", "left"))
-    # Sides with no herniation within issue 4's 1 mm (reached: 0.34). The herniated side is the open
-    # item (reached: 1.73; 1.05 before the phantom kept its vertebrae apart and the endplates were fitted
-    # robustly, after which herniation.py finds the true left fragment instead of a false central one and
-    # the L5 root estimated around it lies 2 mm medial): it is held to 2.0 here, not to the floor.
+    # Every side within issue 4's 1 mm, the herniated one included: 0.23 there (0.96 with the root pushed
+    # point by point out of the fragment found, which goes either way: bench patient 9, 2.08), 0.24
+    # elsewhere (0.40). The herniated side was held to 2.0 until the fragment displaced the root as one
+    # piece and its partial-volume rim was judged on the unsmoothed CT (herniation.py).
     assert max(ins.values()) < 1.0, ins
-    assert herniated < 2.0, herniated
 
 
 def test_discs_foramina_and_crest_against_truth(herniated):

@@ -115,3 +115,44 @@ def test_voxel_traversal_matches_dense_sampling(seed):
     hit = first_mask_hit_along_segment(mask, start, end)
     assert hit == pytest.approx(t[len(ijk) // 2])
     assert first_mask_hit_along_segment(np.zeros(shape, dtype=bool), start, end) is None
+
+
+def _sphere(centre, radius):
+    return lambda p: np.linalg.norm(p - centre, axis=1) - radius
+
+
+@pytest.mark.parametrize("step_mm", [0.5, 1.0, 1.5])
+def test_displace_around_moves_the_stretch_as_one_piece(step_mm):
+    """A straight root through the edge of a ball (a fragment lateral to it) is bowed away from the
+    ball's centre, clears it, keeps its ends, and lands in the same place whatever its sampling."""
+    from kambin.geometry.primitives import displace_around, push_out
+
+    z = np.arange(-30.0, 30.0 + 1e-9, step_mm)
+    root = np.column_stack([np.zeros_like(z), np.zeros_like(z), z])
+    radii = np.full(len(z), 1.5)
+    ball_centre, ball_radius, clearance = np.array([5.0, 0.0, 0.0]), 5.0, 0.4
+    moved = displace_around(root, radii, _sphere(ball_centre, ball_radius), clearance, ball_centre, taper_mm=10.0)
+    assert np.all(_sphere(ball_centre, ball_radius)(moved) - radii >= clearance - 1e-3)
+    shift = moved - root
+    assert np.allclose(shift[:, 1:], 0.0, atol=1e-9)  # straight away from the centre: -x only
+    at_ball = int(np.argmin(np.abs(z)))
+    # the least move that clears: the root's surface 0.4 mm beyond the ball's, x = -(1.5 + 0.4)
+    assert shift[at_ball, 0] == pytest.approx(-1.9, abs=0.02)
+    far = np.abs(z) > 5.0 + 10.0  # beyond the stretch inside the ball and its taper
+    assert np.allclose(shift[far], 0.0)
+    # one piece: no point moves opposite to the others, and the bow has no kink (the cosine taper's
+    # steepest slope is the move x pi / (2 x taper), 0.3 mm per mm here)
+    assert np.all(shift[:, 0] <= 1e-9)
+    assert np.max(np.abs(np.diff(shift[:, 0]))) <= 0.31 * step_mm
+    # point by point (push_out) the same root is only pushed where it overlaps, a kink at each end
+    pushed = push_out(root, radii, _sphere(ball_centre, ball_radius), clearance)
+    assert np.max(np.abs(np.diff(pushed[:, 0]))) > np.max(np.abs(np.diff(shift[:, 0])))
+
+
+def test_displace_around_leaves_a_clear_root_alone():
+    from kambin.geometry.primitives import displace_around
+
+    z = np.arange(-20.0, 20.0, 1.0)
+    root = np.column_stack([np.zeros_like(z), np.zeros_like(z), z])
+    centre = np.array([20.0, 0.0, 0.0])
+    assert np.array_equal(displace_around(root, np.full(len(z), 1.5), _sphere(centre, 5.0), 0.4, centre), root)

@@ -1,4 +1,4 @@
-"""The simulated operating room's case (phantom seed 3, its plan and clearance fields), built once."""
+"""The simulated operating room's case (phantom seed 4, its plan and clearance fields), built once."""
 
 import pytest
 

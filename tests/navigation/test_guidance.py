@@ -10,7 +10,7 @@ from kambin.navigation.guidance import AlarmConfig, GuidanceModel
 
 @pytest.fixture(scope="module")
 def planned(case):
-    """The simulated operating room's case (conftest: phantom seed 3, left L4-L5, planned on its truth)."""
+    """The simulated operating room's case (conftest: phantom seed 4, left L4-L5, planned on its truth)."""
     model = GuidanceModel(case.plan.entry_lps_mm, case.plan.target_lps_mm, case.fields)
     return case, case.plan, model
 

@@ -73,7 +73,11 @@ def test_foraminal_herniation_plan_is_safe_against_the_truth(foraminal):
         true_clearance_mm(foraminal, result, "exiting_root"), abs=result.search["transforaminal"]["guarantee_mm"]
     )
     assert result.foraminoplasty_mm3 <= 600
-    assert 1 <= len(result.alternatives) <= 2
+    # The fragment displaces the exiting root over the corridor (displace_around): other safe paths
+    # 3 degrees away may not exist, and then the plan says so (this patient: none).
+    assert len(result.alternatives) <= 2
+    if len(result.alternatives) < 2:
+        assert any("the safe corridor is narrow" in reason for reason in result.reasons)
     for alternative in result.alternatives:
         assert alternative.margin_mm >= 0
         turn = np.degrees(

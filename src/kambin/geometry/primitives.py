@@ -231,3 +231,60 @@ def push_out(
         grad = grad / np.maximum(norm, 1e-6)
         p[bad] = q - grad * (d[bad][:, None] - 0.05)
     return p
+
+
+def displace_around(
+    points: np.ndarray,
+    radii: np.ndarray,
+    obstacle,
+    clearance: float,
+    centre: np.ndarray,
+    taper_mm: float = 10.0,
+) -> np.ndarray:
+    """Move the stretch of a tube's centreline that runs into a mass as one piece, away from
+    `centre`, the least distance that clears it (obstacle(p) >= radius + clearance), with cosine
+    tapers of `taper_mm` of arc length either side (a tethered root is bowed, not kinked).
+
+    This is how a disc fragment displaces a nerve root: the root is moved as a whole, not split.
+    `push_out`, which moves each point on its own along the mass's gradient, splits a root across a
+    mass's middle (points either side of it go opposite ways), so which way a root goes turns on
+    tenths of a millimetre of the mass's outline: on the 5 herniated bench_anatomy patients the
+    phantom's Kambin triangle moved by up to 0.6 mm with the centreline's sampling step alone (this:
+    at most 0.22 mm between 0.5 and 1.5 mm steps, the spread undisplaced roots show too), and the
+    estimate from a fragment found on the CT came out 2.08 mm off on bench patient 9.
+
+    The phantom and the anatomy estimates pass the centre of the fragment's disc as `centre`: the
+    root goes away from the disc, backward and outward, the same way for the true fragment and for
+    one found on the CT (their discs' centres agree within 0.3 mm). Away from the fragment's own
+    centre was measured too and is unstable where a root crosses the fragment's middle (bench
+    patient 9's paracentral fragment: Kambin's circle 8.5 mm off from true bone). Clinically a
+    foraminal fragment is often described as pushing the exiting root up against the pedicle;
+    this pushes it backward and outward, over Kambin's triangle, the harder case for a plan.
+    """
+    p = np.array(points, dtype=np.float64)
+    radii = np.asarray(radii, dtype=np.float64)
+    inside = obstacle(p) - radii - clearance < 0
+    if not inside.any():
+        return p
+    arc = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(p, axis=0), axis=1))])
+    first, last = arc[inside].min(), arc[inside].max()
+    beyond = np.clip(np.maximum(first - arc, arc - last) / taper_mm, 0.0, 1.0)
+    weight = 0.5 * (1.0 + np.cos(np.pi * beyond))  # 1 along the stretch, 0 a taper beyond it
+    along = p[inside][-1] - p[inside][0] if inside.sum() > 1 else np.gradient(p, axis=0)[inside][0]
+    along /= max(float(np.linalg.norm(along)), _EPS)
+    away = (p[inside] - np.asarray(centre, dtype=np.float64)).mean(axis=0)
+    away -= (away @ along) * along
+    away /= max(float(np.linalg.norm(away)), _EPS)
+    moved = weight > 0
+
+    def clear(distance_mm: float) -> bool:
+        q = p[moved] + distance_mm * weight[moved, None] * away
+        return bool(np.all(obstacle(q) - radii[moved] - clearance >= -1e-3))
+
+    low, high = 0.0, 1.0
+    while not clear(high) and high < 64.0:
+        low, high = high, 2.0 * high
+    for _ in range(30):  # bisection to well under a micrometre
+        middle = 0.5 * (low + high)
+        low, high = (low, middle) if clear(middle) else (middle, high)
+    return p + high * weight[:, None] * away

@@ -11,7 +11,7 @@ Simulator controls (for demonstrations and tests; never part of a real setup):
 - `FreezableEndoscopeSource.freeze(on)`: the video repeats its last picture, as a stuck grabber;
 - `simulated_registration("ok" | "poor" | "none")`: the registration the navigator is given.
 
-The patient is `kambin.phantom` seed 3 with a left L4-L5 foraminal herniation (the demo's case),
+The patient is `kambin.phantom` seed 4 with a left L4-L5 foraminal herniation (the demo's case),
 planned with `kambin.planning.plan` on its ground-truth labels (the phantom knows its nerve roots
 and dural sac; a real CT needs them estimated).
 """
@@ -45,8 +45,9 @@ from kambin.planning.models import Plan
 from kambin.tracking.frame import ToolPose, TrackingFrame
 from kambin.tracking.simulated import NoiseModel, SimulatedTracker, ToolPath
 from kambin.video.sources import SimulatedEndoscopeSource
+from kambin.workflows.demo import DEMO_LEVEL, DEMO_PATHOLOGY, DEMO_SEED, DEMO_SIDE
 
-SEED, LEVEL, SIDE, PATHOLOGY = 3, "L4-L5", "left", "foraminal-herniation"
+SEED, LEVEL, SIDE, PATHOLOGY = DEMO_SEED, DEMO_LEVEL, DEMO_SIDE, DEMO_PATHOLOGY  # the demo's patient
 SCENARIOS = ("plan", "toward_root")
 # The tracker sits about 1.5 m from the patient, turned 90 degrees about the table's long axis.
 CT_TO_TRACKER = from_axis_angle(np.array([0.0, 0.0, np.pi / 2]), np.array([120.0, -1500.0, 40.0]))

@@ -8,7 +8,7 @@ import numpy as np
 
 from kambin.anatomy.labels import label_id, nerve_root_name
 from kambin.errors import InvalidInputError
-from kambin.geometry.primitives import push_out
+from kambin.geometry.primitives import displace_around, push_out
 from kambin.imaging.volume import Volume
 from kambin.phantom import ct as ctmod
 from kambin.phantom import measure
@@ -399,11 +399,16 @@ def _pushed_root(spine, sac, name, side, morph, lesions) -> Tube:
     levels = [lv for lv in MOTION_LEVELS if name in lv.split("-")]
     if name == "S1":
         neighbours = ["L5"]
+    pts = root.points_lps_mm
+    for fragment in (lesion for lesion in lesions if lesion.label == "disc_herniation"):
+        # a fragment displaces the root as a piece (`displace_around`), take-off included
+        disc_centre = spine.discs[fragment.info["level"]].frame.origin_lps_mm
+        pts = displace_around(pts, root.radii_mm, fragment.sdf_points, ROOT_CLEARANCE_MM, disc_centre)
     obstacle = _obstacle(spine, neighbours, levels, lesions)
-    movable = np.ones(len(root.points_lps_mm), bool)
+    movable = np.ones(len(pts), bool)
     if not lesions:
         movable[:1] = False  # the take-off stays on the sac unless a lesion pushes it
-    pts = push_out(root.points_lps_mm, root.radii_mm, obstacle, ROOT_CLEARANCE_MM, movable)
+    pts = push_out(pts, root.radii_mm, obstacle, ROOT_CLEARANCE_MM, movable)
     return Tube(root.name, pts, root.radii_mm)
 
 
