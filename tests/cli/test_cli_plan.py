@@ -5,9 +5,8 @@ import json
 import pytest
 
 from kambin.cli import main
-from kambin.phantom import make_patient
+from kambin.phantom import make_demo_patient
 from kambin.phantom.export import write_patient
-from kambin.workflows.demo import DEMO_SEED
 
 PLAN_KEYS = {
     "level", "side", "approach", "feasible", "reasons", "entry_lps_mm", "target_lps_mm", "cannula_diameter_mm",
@@ -18,9 +17,7 @@ PLAN_KEYS = {
 
 @pytest.fixture(scope="module")
 def patient_dir(tmp_path_factory):
-    patient = make_patient(
-        DEMO_SEED, pathology="foraminal-herniation", level="L4-L5", side="left", spacing_mm=(1.5, 1.5, 1.5)
-    )
+    patient = make_demo_patient(1.5)
     return write_patient(patient, tmp_path_factory.mktemp("plan") / "patient")
 
 

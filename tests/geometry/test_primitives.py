@@ -156,3 +156,18 @@ def test_displace_around_leaves_a_clear_root_alone():
     root = np.column_stack([np.zeros_like(z), np.zeros_like(z), z])
     centre = np.array([20.0, 0.0, 0.0])
     assert np.array_equal(displace_around(root, np.full(len(z), 1.5), _sphere(centre, 5.0), 0.4, centre), root)
+
+
+def test_displace_around_leaves_a_tube_no_move_can_clear_to_push_out():
+    """A tube inside an obstacle wherever it goes (a mass wrapped round it): no move of up to 64 mm
+    clears it, so it is left where it was for push_out, not sent 64 mm off."""
+    from kambin.geometry.primitives import displace_around
+
+    z = np.arange(-20.0, 20.0, 1.0)
+    root = np.column_stack([np.zeros_like(z), np.zeros_like(z), z])
+
+    def inside_everywhere(p):
+        return np.full(len(p), -1.0)
+
+    moved = displace_around(root, np.full(len(z), 1.5), inside_everywhere, 0.4, np.array([5.0, 0.0, 0.0]))
+    assert np.array_equal(moved, root)

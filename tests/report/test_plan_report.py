@@ -6,19 +6,16 @@ import re
 import pytest
 
 from kambin.cli import main
-from kambin.phantom import make_patient
+from kambin.phantom import make_demo_patient
 from kambin.phantom.export import write_patient
 from kambin.planning.models import Plan, PlanRequest
 from kambin.planning.planner import plan
 from kambin.report import build_report
-from kambin.workflows.demo import DEMO_SEED
 
 
 @pytest.fixture(scope="module")
 def planned(tmp_path_factory):
-    patient = make_patient(
-        DEMO_SEED, pathology="foraminal-herniation", level="L4-L5", side="left", spacing_mm=(1.5, 1.5, 1.5)
-    )
+    patient = make_demo_patient(1.5)
     directory = write_patient(patient, tmp_path_factory.mktemp("report") / "patient")
     return patient, plan(patient.ct, patient.labels, PlanRequest(level="L4-L5", side="left")), directory
 

@@ -20,7 +20,8 @@ Method, per level, in a box around the disc:
      flavum, also of soft-tissue density), within `MIGRATION_MM` of the disc plane, and within
      `ATTACH_MM` of the disc (a herniation is attached to its disc or lies close to it);
   4. report components of at least `MIN_VOLUME_MM3`, each with its partial-volume rim: grown by
-     up to `EDGE_MM` into the voxels whose unsmoothed HU is at least `EDGE_HU`.
+     round(`EDGE_MM` / the finest spacing) one-voxel rings (face neighbours; on thick slices a
+     ring is a slice deep) into the voxels whose unsmoothed HU is at least `EDGE_HU`.
 
 The rim is judged on the unsmoothed CT: the scanner's blur puts a voxel whose centre lies just
 inside the fragment at about the midpoint of the fragment's HU and its neighbour's (88 against
@@ -53,7 +54,7 @@ MIGRATION_MM = 15.0
 FORAMEN_MM = 8.0  # the posterior band of the disc (canal and foramina) where fragments lie, in front of its margin
 ATTACH_MM = 10.0  # extraforaminal fragments may lie several mm from their disc, across fat
 EDGE_HU = 40.0  # above nerve root (about 30) and below disc density: a rim voxel mostly fragment
-EDGE_MM = 2.0  # the scanner's blur (about 1 mm FWHM) and the voxel's own size
+EDGE_MM = 2.0  # the scanner's blur (about 1 mm FWHM) and a voxel; 1.0 left patient 31's root 1.46 mm off
 MIN_VOLUME_MM3 = 100.0  # smaller finds were partial-volume specks in the phantom's canal
 SEARCH_MM = 40.0  # half-size of the box around the disc centre
 

@@ -403,8 +403,8 @@ def vertebra_landmarks(labels: Volume, label_id: int, name: str, is_sacral: bool
         # source) it applies to 5: axis error mean 0.64 -> 0.46 degrees, max 3.06 -> 1.74 (one of the
         # five, patient 7's L3 from the CT, 0.73 -> 1.36). Downstream, in the L4 frame: traversing root
         # L1-L4 max 3.37 -> 1.14 mm (true bone) and 3.67 -> 1.82 (CT), dural sac centre max 1.41 -> 0.94
-        # and 1.55 -> 0.97; Kambin's circle within 1 mm on 199 of 200 sides (was 198; the one left, see
-        # soft_tissue_estimates).
+        # and 1.55 -> 0.97; Kambin's circle within 1 mm on 199 of 200 sides then (was 198; soft_tissue_estimates
+        # has today's figure).
         loc_mid = (all_pts - centre) @ axes
         mid_rows = loc_mid[np.abs(loc_mid[:, 0]) < 5.0]
         tilt = _sagittal_wall_tilt(mid_rows, float((sup_c - inf_c) @ w1), float(spacing.max()))

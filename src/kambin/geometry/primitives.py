@@ -243,7 +243,8 @@ def displace_around(
 ) -> np.ndarray:
     """Move the stretch of a tube's centreline that runs into a mass as one piece, away from
     `centre`, the least distance that clears it (obstacle(p) >= radius + clearance), with cosine
-    tapers of `taper_mm` of arc length either side (a tethered root is bowed, not kinked).
+    tapers of `taper_mm` of arc length either side (a tethered root is bowed, not kinked). Where no
+    move of up to 64 mm clears it, the tube is returned as it was, for `push_out` to keep clear.
 
     This is how a disc fragment displaces a nerve root: the root is moved as a whole, not split.
     `push_out`, which moves each point on its own along the mass's gradient, splits a root across a
@@ -255,9 +256,9 @@ def displace_around(
 
     The phantom and the anatomy estimates pass the centre of the fragment's disc as `centre`: the
     root goes away from the disc, backward and outward, the same way for the true fragment and for
-    one found on the CT (their discs' centres agree within 0.3 mm). Away from the fragment's own
-    centre was measured too and is unstable where a root crosses the fragment's middle (bench
-    patient 9's paracentral fragment: Kambin's circle 8.5 mm off from true bone). Clinically a
+    one found on the CT (their discs' centres agree within 0.3 mm on test patient 31). Away from
+    the fragment's own centre was measured too and is unstable where a root crosses the fragment's
+    middle (bench patient 9's paracentral fragment: Kambin's circle 8.5 mm off from true bone). Clinically a
     foraminal fragment is often described as pushing the exiting root up against the pedicle;
     this pushes it backward and outward, over Kambin's triangle, the harder case for a plan.
     """
@@ -282,7 +283,9 @@ def displace_around(
         return bool(np.all(obstacle(q) - radii[moved] - clearance >= -1e-3))
 
     low, high = 0.0, 1.0
-    while not clear(high) and high < 64.0:
+    while not clear(high):
+        if high >= 64.0:  # no move this way clears it (a mass wrapped round the tube): leave it to `push_out`
+            return p
         low, high = high, 2.0 * high
     for _ in range(30):  # bisection to well under a micrometre
         middle = 0.5 * (low + high)

@@ -90,6 +90,7 @@ def simulated_setup(plan_path: str | os.PathLike | None = None, video_size: tupl
     """The simulated operating room: synthetic patient and plan, tracked scope, rendered video, the
     simulated registration and the simulated endoscope's calibration."""
     from kambin.navigation import simulation as sim
+    from kambin.phantom import DEMO_LEVEL, DEMO_PATHOLOGY, DEMO_SEED, DEMO_SIDE
     from kambin.render.endoscope import EndoscopeCamera
 
     alarms = sim.load_alarms(alarms_path) if alarms_path is not None else None
@@ -103,7 +104,7 @@ def simulated_setup(plan_path: str | os.PathLike | None = None, video_size: tupl
     video = sim.FreezableEndoscopeSource(meshes, script.scope_to_ct, *video_size, rate_hz=rate_hz, realtime=True,
                                          time_base="clock")
     metadata = {"source": "simulated operating room",
-                "patient": {"seed": sim.SEED, "level": sim.LEVEL, "side": sim.SIDE, "pathology": sim.PATHOLOGY}}
+                "patient": {"seed": DEMO_SEED, "level": DEMO_LEVEL, "side": DEMO_SIDE, "pathology": DEMO_PATHOLOGY}}
     return MonitorSetup(case, {"simulated": True}, video, tracker, camera.intrinsics, camera.camera_to_scope,
                         tracker.registration(), alarms=alarms, meshes=meshes, metadata=metadata,
                         sim=SimControls(script, tracker, video), title="kambin monitor (simulated operating room)")

@@ -11,7 +11,7 @@ Simulator controls (for demonstrations and tests; never part of a real setup):
 - `FreezableEndoscopeSource.freeze(on)`: the video repeats its last picture, as a stuck grabber;
 - `simulated_registration("ok" | "poor" | "none")`: the registration the navigator is given.
 
-The patient is `kambin.phantom` seed 4 with a left L4-L5 foraminal herniation (the demo's case),
+The patient is the phantom's built-in one (`kambin.phantom.make_demo_patient`, the demo's case),
 planned with `kambin.planning.plan` on its ground-truth labels (the phantom knows its nerve roots
 and dural sac; a real CT needs them estimated).
 """
@@ -41,13 +41,12 @@ from kambin.navigation.case import (  # noqa: F401 - re-exported: sim.load_plan,
     overlay_for,
 )
 from kambin.navigation.pipeline import Registration
+from kambin.phantom.patient import DEMO_LEVEL, DEMO_SIDE
 from kambin.planning.models import Plan
 from kambin.tracking.frame import ToolPose, TrackingFrame
 from kambin.tracking.simulated import NoiseModel, SimulatedTracker, ToolPath
 from kambin.video.sources import SimulatedEndoscopeSource
-from kambin.workflows.demo import DEMO_LEVEL, DEMO_PATHOLOGY, DEMO_SEED, DEMO_SIDE
 
-SEED, LEVEL, SIDE, PATHOLOGY = DEMO_SEED, DEMO_LEVEL, DEMO_SIDE, DEMO_PATHOLOGY  # the demo's patient
 SCENARIOS = ("plan", "toward_root")
 # The tracker sits about 1.5 m from the patient, turned 90 degrees about the table's long axis.
 CT_TO_TRACKER = from_axis_angle(np.array([0.0, 0.0, np.pi / 2]), np.array([120.0, -1500.0, 40.0]))
@@ -67,15 +66,15 @@ def build_case(plan: str | os.PathLike | Plan | None = None, spacing_mm: float =
     """The synthetic patient, the plan (planned here, or `plan`: a `Plan` or the path of a PLAN.json
     made for the same synthetic patient, e.g. by `kambin demo`) and the clearance fields guidance
     samples."""
-    from kambin.phantom import make_patient
+    from kambin.phantom import make_demo_patient
     from kambin.planning.models import PlanRequest
     from kambin.planning.planner import plan as make_plan
     from kambin.planning.scene import build_scene
 
     given = plan if plan is None or isinstance(plan, Plan) else load_plan(plan)
-    patient = make_patient(SEED, pathology=PATHOLOGY, level=LEVEL, side=SIDE, spacing_mm=(spacing_mm,) * 3)
+    patient = make_demo_patient(spacing_mm)
     if given is None:
-        planned = make_plan(patient.ct, patient.labels, PlanRequest(level=LEVEL, side=SIDE))
+        planned = make_plan(patient.ct, patient.labels, PlanRequest(level=DEMO_LEVEL, side=DEMO_SIDE))
         if not planned.feasible:
             raise InvalidInputError("the synthetic patient could not be planned; check kambin.planning")
     else:

@@ -255,6 +255,21 @@ def make_patient(
     return Patient(int(seed), ct, labels, truth, morph, spine, sac, roots, ilia, lesions, spec)
 
 
+#: The built-in patient of the demo, the simulated operating room and the tests that plan it. Its
+#: fragment displaces the exiting root as a piece, backward and outward over Kambin's triangle
+#: (`displace_around`): of seeds 0-7 with this herniation (1.5 mm), only seed 4's true anatomy keeps
+#: a safe path for the 7 mm cannula (the others' closest paths need 3.9 to 5.7 mm), so the demo shows
+#: a case that can be done, and its plan on the CT alone beside it.
+DEMO_SEED, DEMO_PATHOLOGY, DEMO_LEVEL, DEMO_SIDE = 4, "foraminal-herniation", "L4-L5", "left"
+
+
+def make_demo_patient(spacing_mm: float = 1.0) -> Patient:
+    """The built-in patient (`DEMO_SEED`: a left L4-L5 foraminal herniation) on an isotropic grid."""
+    return make_patient(
+        DEMO_SEED, pathology=DEMO_PATHOLOGY, level=DEMO_LEVEL, side=DEMO_SIDE, spacing_mm=(spacing_mm,) * 3
+    )
+
+
 # --- painting helpers ---------------------------------------------------------------------
 
 

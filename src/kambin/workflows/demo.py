@@ -25,15 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from kambin.atomic import staged_directory
+from kambin.phantom.patient import DEMO_LEVEL, DEMO_PATHOLOGY, DEMO_SEED, DEMO_SIDE
 
-# The phantom's fragment displaces the exiting root as a piece, backward and outward over Kambin's
-# triangle (`geometry.primitives.displace_around`): of seeds 0-7 with this herniation (1.5 mm), only
-# seed 4's true anatomy keeps a safe path for the 7 mm cannula (the others' closest paths need 3.9 to
-# 5.7 mm). The demo shows a case that can be done, and its plan on the CT alone beside it.
-DEMO_SEED = 4
-DEMO_LEVEL = "L4-L5"
-DEMO_SIDE = "left"
-DEMO_PATHOLOGY = "foraminal-herniation"
 STAGES = (
     "synthetic patient",
     "segmentation",
@@ -74,7 +67,7 @@ def _run(out: Path, step: Callable[[str], None], spacing_mm: float) -> DemoResul
     from kambin.anatomy.labels import label_by_id
     from kambin.anatomy.metrics import dice_per_label
     from kambin.anatomy.segmentation import segment_spine, write_segmentation
-    from kambin.phantom import make_patient
+    from kambin.phantom import make_demo_patient
     from kambin.phantom.export import write_patient
     from kambin.planning.export import write_plan
     from kambin.planning.models import PlanRequest
@@ -95,9 +88,7 @@ def _run(out: Path, step: Callable[[str], None], spacing_mm: float) -> DemoResul
         result.seconds[name] = round(time.perf_counter() - result.seconds[name], 1)
 
     name = timed("synthetic patient")
-    patient = make_patient(
-        DEMO_SEED, pathology=DEMO_PATHOLOGY, level=DEMO_LEVEL, side=DEMO_SIDE, spacing_mm=(spacing_mm,) * 3
-    )
+    patient = make_demo_patient(spacing_mm)
     patient_dir = write_patient(patient, out / "patient", preview=True)
     result.files.update(
         {
