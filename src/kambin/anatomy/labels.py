@@ -59,6 +59,32 @@ def _vertebra_labels() -> list[Label]:
     ]
 
 
+#: Vertebrae found but not named (the naming cues disagree or are missing): `vertebra_1` is the
+#: cranial-most segment in view, counting down. A label map holding these names no level.
+MAX_UNNAMED_VERTEBRAE = 30
+UNNAMED_VERTEBRA_FIRST_ID = 161
+
+
+def unnamed_vertebra_name(number: int) -> str:
+    """Registry name of the `number`-th vertebra in view counted from the cranial end (1-based)."""
+    if not 1 <= number <= MAX_UNNAMED_VERTEBRAE:
+        raise InvalidInputError(f"an unnamed vertebra is numbered 1 to {MAX_UNNAMED_VERTEBRAE}, not {number}")
+    return f"vertebra_{number}"
+
+
+def _unnamed_vertebra_labels() -> list[Label]:
+    return [
+        Label(
+            UNNAMED_VERTEBRA_FIRST_ID + n - 1,
+            unnamed_vertebra_name(n),
+            "bone",
+            BONE,
+            f"vertebra {n} in view counted from the cranial end, level not named",
+        )
+        for n in range(1, MAX_UNNAMED_VERTEBRAE + 1)
+    ]
+
+
 def disc_name(upper: str, lower: str) -> str:
     """Registry name of the disc between two vertebrae, e.g. disc_name("L4", "L5") -> "disc_L4_L5"."""
     return f"disc_{upper}_{lower}"
@@ -141,7 +167,10 @@ _FIXED = [
 ]
 
 LABELS: tuple[Label, ...] = tuple(
-    sorted(_FIXED + _vertebra_labels() + _disc_labels() + _nerve_root_labels(), key=lambda label: label.id)
+    sorted(
+        _FIXED + _vertebra_labels() + _unnamed_vertebra_labels() + _disc_labels() + _nerve_root_labels(),
+        key=lambda label: label.id,
+    )
 )
 _BY_NAME = {label.name: label for label in LABELS}
 _BY_ID = {label.id: label for label in LABELS}
