@@ -30,7 +30,7 @@ def test_report_has_every_section_and_the_plans_numbers(planned):
     for title in ("3D, from behind", "3D, from the side", "slice along the path", "simulated fluoroscopy, AP",
                   "simulated fluoroscopy, LATERAL", "endoscope view"):
         assert title in html
-    assert len(re.findall(r'src="data:image/png;base64,', html)) == 7
+    assert len(re.findall(r'src="data:image/png;base64,', html)) == 8  # the level check and the path's 7
     assert f"{result.entry_offset_from_midline_mm / 10:.1f} cm" in html
     assert f"{result.axial_angle_deg:.1f}&deg;" in html
     assert "nerve injury to the exiting root" in html and "dural tear" in html
@@ -42,12 +42,14 @@ def test_report_has_every_section_and_the_plans_numbers(planned):
     assert f"{result.clearances_mm['exiting_root'].clearance_mm:.1f} mm from the nerve" in summary
 
 
-def test_infeasible_plan_report_says_so_without_pictures(planned):
+def test_infeasible_plan_report_says_so_with_only_the_level_check(planned):
+    """No path to picture, but "no safe path at L4-L5" is still a claim about a level: the level check stays."""
     patient, result, _ = planned
     blocked = result.model_copy(update={"feasible": False, "approach": None, "entry_lps_mm": None, "alternatives": [],
                                         "clearances_mm": {}, "reasons": ["no safe path: test"]})
     html = build_report(blocked, patient.ct, patient.labels)
-    assert "No safe path" in html and "data:image/png" not in html and "no safe path: test" in html
+    assert "No safe path" in html and "no safe path: test" in html
+    assert html.count("data:image/png") == 1 and 'alt="level check"' in html
 
 
 def test_plan_then_report_cli(planned, tmp_path, capsys):
@@ -83,7 +85,7 @@ def test_infeasible_plan_with_a_nominal_path_pictures_it_under_a_warning(planned
     html = build_report(blocked, patient.ct, patient.labels)
     assert "No safe path" in html and "Not a safe plan" in html and "not a safe plan</span></h2>" in html
     assert "&plusmn;2.5 mm" in html and "seen on CT" in html
-    assert len(re.findall(r'src="data:image/png;base64,', html)) == 7
+    assert len(re.findall(r'src="data:image/png;base64,', html)) == 8  # the level check and the path's 7
 
 
 def test_infeasible_plan_without_a_nominal_path_pictures_its_closest_path_under_a_warning(planned):
@@ -104,4 +106,26 @@ def test_infeasible_plan_without_a_nominal_path_pictures_its_closest_path_under_
     name, c = worst
     assert f"still breaks the limit to the {name.replace('_', ' ')} (by {c.limit_mm - c.clearance_mm:.1f} mm)" in html
     assert "(breaks the limit)" in html
-    assert len(re.findall(r'src="data:image/png;base64,', html)) == 7
+    assert len(re.findall(r'src="data:image/png;base64,', html)) == 8  # the level check and the path's 7
+
+
+def test_report_opens_with_the_level_check_picture(planned):
+    """The level-check picture (names on the vertebrae of this CT) comes first, before the numbers and
+    the path's pictures; it is the same picture `kambin.report.level_check` makes, and only with pictures."""
+    import base64
+
+    import cv2
+    import numpy as np
+
+    from kambin.report.level_check import level_check_image
+    from kambin.report.plan_report import IDENTIFICATION_UNKNOWN
+
+    patient, result, _ = planned
+    html = build_report(result, patient.ct, patient.labels)
+    images = re.findall(r'<img src="data:image/png;base64,([^"]+)" alt="([^"]+)"', html)
+    assert [alt for _, alt in images][:2] == ["level check", "3D, from behind"] and len(images) == 8
+    assert html.index('alt="level check"') < html.index("<h2>The numbers</h2>") < html.index('alt="3D, from behind"')
+    assert "Check the level count against this picture before anything else" in html
+    shown = cv2.imdecode(np.frombuffer(base64.b64decode(images[0][0]), np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1]
+    assert np.array_equal(shown, level_check_image(patient.ct, patient.labels, IDENTIFICATION_UNKNOWN))
+    assert 'alt="level check"' not in build_report(result, patient.ct, patient.labels, pictures=False)

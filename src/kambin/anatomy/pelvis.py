@@ -33,6 +33,13 @@ CONTACT_MIN_VOXELS = 30
 #: S1-S2 disc and the split leave it a tenth of the contact or more (measured on phantoms: 13 %),
 #: while a lumbar vertebra near a high crest touches over 1-2 % of it.
 SHARED_JOINT_FRACTION = 0.1
+#: The sacrum's contact with each ilium (the segment found and the sacral segments below it) spans
+#: at least this height (mm, cranio-caudal). The auricular surface runs over S1-S3, 50-60 mm tall
+#: (Standring, Gray's Anatomy, 41st ed., ch. 72; measured: 46-84 mm per side on TotalSegmentator's
+#: example CT and phantoms 0, 2, 3, 5), while a lumbar transverse process that meets an iliac crest
+#: touches it over a few millimetres (phantoms 3 and 5 with a high crest: 2-3 mm). Half the surface's
+#: height, so that a pelvis cut by the field of view below S2 still counts.
+SI_JOINT_MIN_HEIGHT_MM = 25.0
 
 
 def iliac_components(other: np.ndarray, spacing_mm: float) -> np.ndarray:
@@ -52,7 +59,8 @@ def sacral_segment(
     """The sacrum's top segment (1-based, cranial first), or None if no segment meets both ilia.
 
     The segment with the largest two-sided contact with the ilia (the sacroiliac joints), and
-    above it any segment sharing that joint.
+    above it any segment sharing that joint; None unless the contact of that segment and those
+    below it spans SI_JOINT_MIN_HEIGHT_MM on each side (a joint, not a crest touching a process).
     """
     if not ilia.any():
         return None
@@ -71,6 +79,10 @@ def sacral_segment(
     best = int(np.argmax(both))
     if both[best] < CONTACT_MIN_VOXELS:
         return None
+    for side in (lateral_mm > CONTACT_MIN_LATERAL_MM, lateral_mm < -CONTACT_MIN_LATERAL_MM):
+        heights = contact[side & (segment >= best), 2]
+        if heights.size == 0 or (np.ptp(heights) + 1) * spacing_mm < SI_JOINT_MIN_HEIGHT_MM:
+            return None
     # Walk up through segments that share the joint (S1 cut off from S2 by a remnant disc); a
     # lumbar vertebra near a high iliac crest touches the ilium over a few voxels, not a joint.
     while best > 1 and both[best - 1] >= SHARED_JOINT_FRACTION * both[best]:

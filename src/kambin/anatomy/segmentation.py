@@ -21,6 +21,7 @@ No learned model and no download: numpy, scipy and SimpleITK only.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -39,7 +40,7 @@ from kambin.anatomy.bone import (
     smooth_hu,
 )
 from kambin.anatomy.column import Column, Disc, find_column
-from kambin.anatomy.identification import Evidence, has_sacrum, name_segments, rib_sides
+from kambin.anatomy.identification import Anchor, Evidence, Naming, has_sacrum, hint_anchors, name_segments, rib_sides
 from kambin.anatomy.label_io import write_label_map
 from kambin.anatomy.labels import label_id, sidecar
 from kambin.anatomy.pelvis import hip_bones, iliac_components, sacral_segment
@@ -124,6 +125,12 @@ RIB_NECK_BEHIND_WALL_MM = 16.0
 BODY_FRONT_BAND_MM = (3.0, 10.0)
 #: Half-width (mm) of the midline strip along which a thoracic body's posterior wall is found.
 WALL_STRIP_HALF_WIDTH_MM = 2.0
+#: A --level-at point names the vertebra holding it, or the nearest one within this distance (mm): the
+#: working grid's rounding, no more. A point farther from every label lies where the segmentation
+#: found no vertebra (a click in a body it missed: tptbox-sample's low-density L3 body, 2.1 mm from
+#: the nearest label, which belonged to the arch above), and naming the nearest label would name
+#: whatever was found there, so the hint is refused instead of being applied to the wrong bone.
+LEVEL_AT_REACH_MM = 1.0
 MIN_RIB_HEAD_ROWS = 5  # axial rows of a segment that measure its body, at least
 TYPICAL_SEGMENT_MM = 34.0  # a lumbar body plus disc (Panjabi et al., Spine 17(3), 1992)
 
@@ -134,10 +141,14 @@ class SpineSegmentation:
 
     Attributes:
         labels: uint8 label map on the input CT's grid, registry ids (vertebrae_L5 = 27, ...).
-        vertebrae: names of the labelled vertebrae, cranial first (e.g. ["L3", "L4", "L5", "S1"]).
-        identification: how the names were found ("sacrum in view", "user hint --lowest L5", ...).
+        vertebrae: names of the labelled vertebrae, cranial first (e.g. ["L3", "L4", "L5", "S1"]);
+            unnamed ones are "vertebra_1" .. "vertebra_n".
+        identification: which cue or hint named the levels ("sacrum in view ...", "user hint
+            --lowest L5", ...), or "not named: " and why.
         confidence: 0-1; 0.97 sacrum and ribs agree, 0.9 sacrum or a user hint, 0.85 ribs on both
-            sides, 0.7 a rib on one side, 0.6 sacrum and ribs disagree (named from the sacrum).
+            sides (or ribs confirmed by a sacral-looking lowest segment), 0 not named.
+        named: False when the levels could not be named (the cues disagree or are missing): then
+            no level can be planned until a hint names one.
         warnings: problems that did not stop the segmentation.
         disc_centres_lps_mm: centre of each disc found between labelled vertebrae, cranial first.
         pelvis: the hip bones labelled ("hip_left", "hip_right": registry ids 77, 78), when the
@@ -149,6 +160,7 @@ class SpineSegmentation:
     vertebrae: list[str]
     identification: str
     confidence: float
+    named: bool = True
     warnings: list[str] = field(default_factory=list)
     disc_centres_lps_mm: list[list[float]] = field(default_factory=list)
     pelvis: list[str] = field(default_factory=list)
@@ -159,7 +171,8 @@ class SpineSegmentation:
 
 
 def _registry_name(vertebra: str) -> str:
-    return "sacrum" if vertebra == "sacrum" else f"vertebrae_{vertebra}"
+    """ "L4" -> "vertebrae_L4"; "sacrum" and the unnamed "vertebra_3" are registry names already."""
+    return vertebra if vertebra == "sacrum" or vertebra.startswith("vertebra_") else f"vertebrae_{vertebra}"
 
 
 def check_ct(ct: Volume) -> None:
@@ -185,13 +198,21 @@ def check_ct(ct: Volume) -> None:
         raise InvalidInputError(f"{ct.source or 'the CT'} has no bone (99.9th percentile {high:.0f} HU < 300 HU)")
 
 
-def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = None) -> SpineSegmentation:
+def segment_spine(
+    ct: Volume,
+    lowest: str | None = None,
+    highest: str | None = None,
+    level_at: Sequence[tuple[Sequence[float], str]] = (),
+) -> SpineSegmentation:
     """Segment and name the vertebrae of a CT (lumbar spine, with T10-T12 and the sacrum in view).
 
-    `lowest`/`highest` name the lowest/highest vertebra in view (between two discs, or cut by the
-    crop beyond its far endplate with three quarters of it in view: `_in_view`); they are needed
-    when the crop shows neither the sacrum nor the last ribs. Raises InvalidInputError for a volume with no
-    spine or that cannot be named.
+    The user's hints are obeyed exactly (`anatomy.identification`): `lowest`/`highest` name the
+    lowest/highest segment of the column in view (between two discs, or cut by the crop beyond its
+    far endplate with three quarters of it in view: `_in_view`; the sacrum counts, as S1);
+    `level_at` holds (point in LPS mm, name) pairs, each naming the vertebra that holds the point.
+    Without a hint the levels are named from the sacrum and the last ribs, or left unnamed
+    (`vertebra_1` .. `vertebra_n`, `named` False, `identification` says why). Raises
+    InvalidInputError for a volume with no spine, or hints that disagree or point at no vertebra.
     """
     check_ct(ct)
     work = resample_axis_aligned(ct, WORKING_SPACING_MM, "linear", fill_value=-1024.0)
@@ -223,35 +244,49 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
     thin = float(ct.spacing_mm.max()) <= THIN_VOXEL_MM
     labels, other = split_vertebrae((voxels if thin else smoothed)[box], bone_crop, column, offset, thin_voxels=thin)
 
-    # The sacrum: the highest segment meeting both ilia; segments below it (cut off by a remnant
-    # S1-S2 disc) are sacral too.
+    # The naming cues: the sacrum (the segment meeting both ilia at the sacroiliac joints), the last
+    # ribs, and the user's hints resolved to segments (`anatomy.identification`).
     x_mid_crop = x_mid - x_min
     ilia = iliac_components(other, WORKING_SPACING_MM)
     count = len(column.discs) + 1
     sacral = sacral_segment(labels, ilia, count, x_mid_crop, WORKING_SPACING_MM)
-    sacral_discs: tuple[Disc, ...] = ()
-    if sacral is not None and sacral > 1:
-        labels[labels > sacral] = sacral
-        sacral_discs = column.discs[sacral - 1 :]
-        column = replace(column, discs=column.discs[: sacral - 1])
-        count = sacral
-    disc_z = [d.centre_xyz[2] for d in column.discs]
     present = [n for n in range(1, count + 1) if (labels == n).sum() > 1000 * MIN_SEGMENT_MM / 8]
-    if sacral is not None and sacral > 1:
-        sacrum = True
-    else:
-        sacrum = bool(
-            present and present[-1] == count and has_sacrum(labels, other, count, disc_z[-1], x_mid_crop)
-        )
+    shape = bool(
+        sacral is None
+        and present
+        and present[-1] == count
+        and has_sacrum(labels, other, count, column.discs[-1].centre_xyz[2], x_mid_crop)
+    )
     evidence = Evidence(
-        sacrum=sacrum,
+        sacral=None if sacral is None else sacral - 1,
+        sacrum_shape=shape,
         rib_sides=tuple(rib_sides(labels, other, bone_crop, x_mid_crop, count)),
         whole=_in_view(column, count),
     )
-    naming = name_segments(evidence, lowest, highest)
+    anchors = hint_anchors(evidence, lowest, highest) + [
+        Anchor(
+            _segment_at(labels, work.lps_to_ijk(np.asarray([xyz], float))[0] - offset, xyz), name, f"--level-at {name}"
+        )
+        for xyz, name in level_at
+    ]
+    naming = name_segments(evidence, anchors)
+    names_per_segment = list(naming.names)
+    # Segments below the one named S1 (S2-S5, cut off by a remnant S1-S2 disc) are the sacrum's.
+    sacral_discs: tuple[Disc, ...] = ()
+    top_disc: Disc | None = None
+    if "S1" in names_per_segment:
+        s1 = names_per_segment.index("S1") + 1
+        labels[labels > s1] = s1
+        top_disc = column.discs[s1 - 2] if s1 > 1 else None
+        sacral_discs = column.discs[s1 - 1 :]
+        column = replace(column, discs=column.discs[: s1 - 1])
+        names_per_segment = names_per_segment[:s1]
+        count = s1
+    split_sacrum = top_disc is not None and (sacral is not None or shape)
     warnings = list(naming.warnings) + list(ct.warnings)
-    _cut_ribs(labels, naming.names, column.x_of_z - x_min)
-    _cut_rib_heads(labels, naming.names, column.x_of_z - x_min, column.y_of_z - y_min)
+    thoracic = _thoracic_segments(naming, evidence)
+    _cut_ribs(labels, thoracic, column.x_of_z - x_min)
+    _cut_rib_heads(labels, thoracic, column.x_of_z - x_min, column.y_of_z - y_min)
     if not thin:
         _clear_joint_spaces(labels, smoothed[box])
 
@@ -260,15 +295,15 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
     pelvis: list[str] = []
     sub = out_work[box]
     for n in range(1, count + 1):
-        name = naming.names[n - 1]
+        name = names_per_segment[n - 1]
         if name is None or n not in present:
             if n in present:
                 warnings.append(f"segment {n} (cranial first) lies beyond the named range; not labelled")
             continue
         mask = labels == n
-        if name == "S1" and sacrum:
+        if name == "S1" and split_sacrum:
             # TotalSegmentator's convention: the top sacral segment is vertebrae_S1, the rest sacrum.
-            below = _below_s1(mask, column.discs[-1], sacral_discs, offset)
+            below = _below_s1(mask, top_disc, sacral_discs, offset)
             sub[mask & below] = label_id("sacrum")
             sub[mask & ~below] = label_id("vertebrae_S1")
             names += ["S1", "sacrum"]
@@ -277,7 +312,7 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
             names.append(name)
     if not names:
         raise InvalidInputError(f"{ct.source or 'the CT'}: vertebrae were found but none could be named")
-    if sacrum and ilia.any():
+    if sacral is not None and "S1" in names and ilia.any():
         bone[box] = bone_crop
         left, right = hip_bones(bone, out_work, ilia, box, x_mid)
         hips = ndi.find_objects((left | right).astype(np.uint8))
@@ -299,7 +334,7 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
         voxel_to_lps=ct.voxel_to_lps,
         modality="SEG",
         source=ct.source,
-        metadata={"identification": naming.identification, "confidence": naming.confidence},
+        metadata={"identification": naming.identification, "confidence": naming.confidence, "named": naming.named},
     )
     discs_lps = [work.ijk_to_lps(d.centre_xyz).round(2).tolist() for d in column.discs]
     return SpineSegmentation(
@@ -307,6 +342,7 @@ def segment_spine(ct: Volume, lowest: str | None = None, highest: str | None = N
         vertebrae=names,
         identification=naming.identification,
         confidence=naming.confidence,
+        named=naming.named,
         warnings=warnings,
         disc_centres_lps_mm=discs_lps,
         pelvis=pelvis,
@@ -416,19 +452,56 @@ def _clear_joint_spaces(labels: np.ndarray, smoothed_hu: np.ndarray) -> None:
     labels[gap] = 0
 
 
-def _cut_ribs(labels: np.ndarray, names: tuple[str | None, ...], x_of_z: np.ndarray) -> None:
-    """Unlabel, in place, the bone of segments named thoracic farther than RIB_FROM_MIDLINE_MM from
-    the column's centre line x(z) (`labels`: segment numbers, cranial first; `names`: per segment;
+def _segment_at(labels: np.ndarray, ijk: np.ndarray, xyz: Sequence[float]) -> int:
+    """The segment (0-based, cranial first) holding a --level-at point (`ijk`: on the crop), or the
+    nearest within LEVEL_AT_REACH_MM; InvalidInputError if none is that near."""
+    reach = int(np.ceil(LEVEL_AT_REACH_MM / WORKING_SPACING_MM))
+    centre = np.round(ijk).astype(int)
+    low = np.maximum(centre - reach, 0)
+    high = np.minimum(centre + reach + 1, labels.shape)
+    where = f"--level-at point ({', '.join(f'{v:g}' for v in xyz)}) mm LPS"
+    if np.any(high <= low):
+        raise InvalidInputError(
+            f"{where} lies outside the spine's region of the CT; give a point inside a vertebral body"
+        )
+    window = labels[tuple(slice(a, b) for a, b in zip(low, high, strict=True))]
+    points = np.argwhere(window > 0)
+    if points.size == 0:
+        raise InvalidInputError(
+            f"{where} lies in no vertebra found (none within {LEVEL_AT_REACH_MM:g} mm): the segmentation missed "
+            "the bone there; check the level picture and give a point inside a labelled vertebral body"
+        )
+    distance = np.linalg.norm((points + low - ijk) * WORKING_SPACING_MM, axis=1)
+    nearest = points[np.argmin(distance)]
+    if distance.min() > LEVEL_AT_REACH_MM:
+        raise InvalidInputError(
+            f"{where} lies in no vertebra found (the nearest {distance.min():.1f} mm away): the segmentation missed "
+            "the bone there; check the level picture and give a point inside a labelled vertebral body"
+        )
+    return int(window[tuple(nearest)]) - 1
+
+
+def _thoracic_segments(naming: Naming, evidence: Evidence) -> list[int]:
+    """Segment numbers (1-based) whose ribs are cut: those named thoracic, or, unnamed, those at and
+    above the lowest one a rib meets."""
+    if naming.named:
+        return [n + 1 for n, name in enumerate(naming.names) if name is not None and name.startswith("T")]
+    ribbed = [n for n, sides in enumerate(evidence.rib_sides) if any(sides)]
+    return list(range(1, max(ribbed) + 2)) if ribbed else []
+
+
+def _cut_ribs(labels: np.ndarray, thoracic: list[int], x_of_z: np.ndarray) -> None:
+    """Unlabel, in place, the bone of thoracic segments farther than RIB_FROM_MIDLINE_MM from the
+    column's centre line x(z) (`labels`: segment numbers, cranial first; `thoracic`: segment numbers;
     `x_of_z`: on the crop), which follows a scoliotic spine where the body's midline does not."""
-    thoracic = [n + 1 for n, name in enumerate(names) if name is not None and name.startswith("T")]
     if not thoracic:
         return
     distance = np.abs(np.arange(labels.shape[0])[:, None, None] - x_of_z[None, None, :])
     labels[np.isin(labels, thoracic) & (distance > RIB_FROM_MIDLINE_MM)] = 0
 
 
-def _cut_rib_heads(labels: np.ndarray, names: tuple[str | None, ...], x_of_z: np.ndarray, y_of_z: np.ndarray) -> None:
-    """Unlabel, in place, the rib heads and necks left beside the bodies of segments named thoracic.
+def _cut_rib_heads(labels: np.ndarray, thoracic: list[int], x_of_z: np.ndarray, y_of_z: np.ndarray) -> None:
+    """Unlabel, in place, the rib heads and necks left beside the bodies of thoracic segments.
 
     A thoracic vertebra has no bone lateral to its body in front of its transverse processes: the
     rib's head sits against the body's posterolateral corner (the costovertebral joint) and its
@@ -439,16 +512,14 @@ def _cut_rib_heads(labels: np.ndarray, names: tuple[str | None, ...], x_of_z: np
     line, where no rib attaches; the median over its axial rows) and its posterior wall along the
     midline (the end of the bone run from the centre line backwards); bone farther than
     RIB_HEAD_MARGIN_MM beyond that half-width and less than RIB_NECK_BEHIND_WALL_MM behind the
-    wall is rib. (`labels`: segment numbers, cranial first; x_of_z, y_of_z: the column's centre
-    line on the crop.)
+    wall is rib. (`labels`: segment numbers, cranial first; `thoracic`: segment numbers; x_of_z,
+    y_of_z: the column's centre line on the crop.)
     """
     nx, ny, _ = labels.shape
     x_offset = np.abs(np.arange(nx)[:, None] - x_of_z[None, :])  # (x, z)
     near, far = (int(round(d / WORKING_SPACING_MM)) for d in BODY_FRONT_BAND_MM)
     strip = int(round(WALL_STRIP_HALF_WIDTH_MM / WORKING_SPACING_MM))
-    for n, name in enumerate(names, start=1):
-        if name is None or not name.startswith("T"):
-            continue
+    for n in thoracic:
         mask = labels == n
         half_widths, walls = [], []
         for z in np.nonzero(mask.any(axis=(0, 1)))[0]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from kambin.cli.app import DISCLAIMER, app, console
+from kambin.cli.app import DISCLAIMER, LEVEL_AT_HELP, app, console
 from kambin.errors import InvalidInputError
 
 
@@ -39,14 +39,15 @@ def anatomy_command(
     ),
     lowest: str | None = typer.Option(None, "--lowest", help="Segmentation hint: lowest vertebra wholly in view."),
     highest: str | None = typer.Option(None, "--highest", help="Segmentation hint: highest vertebra wholly in view."),
+    level_at: list[str] = typer.Option([], "--level-at", help=LEVEL_AT_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the SpineModel as one JSON object."),
 ) -> None:
     """Measure the lumbar spine: Kambin's triangle, foramina, discs, canal, with stenosis flags."""
     from kambin.anatomy.spine_model import build_spine_model
     from kambin.imaging import read_volume
 
-    if labels_path is not None and (lowest is not None or highest is not None):
-        raise InvalidInputError("--lowest/--highest are segmentation hints; they go without --labels")
+    if labels_path is not None and (lowest is not None or highest is not None or level_at):
+        raise InvalidInputError("--lowest/--highest/--level-at are segmentation hints; they go without --labels")
     ct = read_volume(ct_path)
     if labels_path is not None:
         labels = read_volume(labels_path)
@@ -57,10 +58,16 @@ def anatomy_command(
             )
         names = _sidecar(labels_path)
     else:
+        from kambin.anatomy.identification import parse_level_at
         from kambin.anatomy.segmentation import segment_spine
 
         with console.status("segmenting the vertebrae"):
-            labels, names = segment_spine(ct, lowest=lowest, highest=highest).labels, None
+            segmentation = segment_spine(
+                ct, lowest=lowest, highest=highest, level_at=[parse_level_at(text) for text in level_at]
+            )
+        if not segmentation.named:
+            raise InvalidInputError(f"the levels cannot be measured by name: {segmentation.identification}")
+        labels, names = segmentation.labels, None
     with console.status("measuring"):
         model = build_spine_model(ct, labels, names)
     if as_json:

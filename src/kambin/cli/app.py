@@ -8,6 +8,10 @@ import typer
 from rich.console import Console
 
 DISCLAIMER = "Research and training use only; not a medical device."
+LEVEL_AT_HELP = (
+    "Segmentation hint X,Y,Z=NAME: the vertebra holding this point (patient LPS mm, e.g. read off a DICOM "
+    "viewer) is NAME (e.g. 0,12.5,-40=L3). Obeyed exactly; may be given more than once."
+)
 
 app = typer.Typer(
     name="kambin",

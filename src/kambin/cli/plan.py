@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from kambin.cli.app import DISCLAIMER, app, console
+from kambin.cli.app import DISCLAIMER, LEVEL_AT_HELP, app, console
 from kambin.errors import InvalidInputError
 
 
@@ -26,6 +26,7 @@ def plan_command(
     ),
     lowest: str | None = typer.Option(None, "--lowest", help="Segmentation hint: lowest vertebra wholly in view."),
     highest: str | None = typer.Option(None, "--highest", help="Segmentation hint: highest vertebra wholly in view."),
+    level_at: list[str] = typer.Option([], "--level-at", help=LEVEL_AT_HELP),
     approach: str = typer.Option("auto", "--approach", help="auto, transforaminal or interlaminar."),
     cannula_mm: float = typer.Option(7.0, "--cannula-mm", help="Working cannula outer diameter in mm."),
     target: tuple[float, float, float] | None = typer.Option(None, "--target", help="Target X Y Z in LPS mm."),
@@ -36,6 +37,7 @@ def plan_command(
     """Plan the safest path through Kambin's triangle (or the interlaminar window), with its reasons."""
     from pydantic import ValidationError
 
+    from kambin.anatomy.identification import parse_level_at
     from kambin.imaging import read_volume
     from kambin.planning.export import slicer_markups, write_json, write_plan
     from kambin.planning.models import PlanRequest
@@ -66,7 +68,12 @@ def plan_command(
     given_uncertainty = _uncertainty_beside(labels_path, ct) if labels_path is not None else None
     with console.status("anatomy: segmentation and estimates" if labels is None else "anatomy: estimates"):
         anatomy = planning_anatomy(
-            ct, labels, _sidecar(labels_path) if labels_path is not None else None, lowest, highest
+            ct,
+            labels,
+            _sidecar(labels_path) if labels_path is not None else None,
+            lowest,
+            highest,
+            [parse_level_at(text) for text in level_at],
         )
     if given_uncertainty is not None:
         from dataclasses import replace

@@ -6,6 +6,8 @@ running the other way. Matching them needs no interpolation: the axes are permut
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from kambin.errors import InvalidInputError
@@ -56,6 +58,45 @@ def reorient_like(volume: Volume, reference: Volume, tolerance_mm: float = 1e-3)
     return Volume(
         voxels=np.ascontiguousarray(voxels),
         voxel_to_lps=reference.voxel_to_lps.copy(),
+        modality=volume.modality,
+        source=volume.source,
+        metadata=dict(volume.metadata),
+        warnings=volume.warnings,
+    )
+
+
+def storage_orders() -> list[tuple[tuple[int, int, int], tuple[bool, bool, bool]]]:
+    """The 48 ways to store a volume's voxels: each axis permutation with each set of axis flips."""
+    return [
+        (tuple(int(a) for a in perm), tuple(bool(f) for f in flips))  # type: ignore[misc]
+        for perm in itertools.permutations(range(3))
+        for flips in itertools.product((False, True), repeat=3)
+    ]
+
+
+def restore(volume: Volume, permutation: tuple[int, int, int], flips: tuple[bool, bool, bool]) -> Volume:
+    """The same voxels, stored in another axis order: new axis n is old axis `permutation[n]`, run
+    backwards where `flips[n]`; `voxel_to_lps` changes with them so every voxel keeps its LPS position.
+
+    What a scanner or converter does when it writes a sagittal or coronal acquisition (VerSe's CTs)
+    or a NIfTI in RAS: used to check that results do not depend on storage order.
+    """
+    if sorted(permutation) != [0, 1, 2] or len(flips) != 3:
+        raise InvalidInputError(
+            f"permutation must order the axes 0, 1, 2 and flips be 3 booleans, not {permutation}, {flips}"
+        )
+    voxels = np.transpose(volume.voxels, permutation)
+    affine = np.eye(4)
+    affine[:3, :3] = volume.voxel_to_lps[:3, list(permutation)]
+    affine[:3, 3] = volume.voxel_to_lps[:3, 3]
+    for axis, flip in enumerate(flips):
+        if flip:
+            voxels = np.flip(voxels, axis)
+            affine[:3, 3] += affine[:3, axis] * (voxels.shape[axis] - 1)
+            affine[:3, axis] *= -1
+    return Volume(
+        voxels=np.ascontiguousarray(voxels),
+        voxel_to_lps=affine,
         modality=volume.modality,
         source=volume.source,
         metadata=dict(volume.metadata),

@@ -103,8 +103,9 @@ class PlanningScene:
         if not self.nominal_fields:
             return self
         fields = {name: self.nominal_fields.get(name, field) for name, field in self.fields.items()}
-        return replace(self, fields=fields, stack=FieldStack(list(fields.values())), nominal_fields={},
-                       uncertainty_mm={})
+        return replace(
+            self, fields=fields, stack=FieldStack(list(fields.values())), nominal_fields={}, uncertainty_mm={}
+        )
 
 
 def split_level(level: str) -> tuple[str, str]:
@@ -130,9 +131,16 @@ def level_geometry(labels: Volume, ids: dict[str, int], level: str) -> LevelGeom
         lower_name = "sacrum"
     missing = [n for n in (upper_name, lower_name) if n not in ids]
     if missing:
+        unnamed = sorted(n for n in ids if n.startswith("vertebra_"))
+        why = (
+            f"; its vertebrae are unnamed ({', '.join(unnamed)}): name them with kambin segment --lowest, --highest "
+            "or --level-at"
+            if unnamed
+            else ""
+        )
         raise InvalidInputError(
             f"level {level} is not in the label map ({', '.join(missing)} missing); "
-            f"levels present: {', '.join(levels_present(ids)) or 'none'}"
+            f"levels present: {', '.join(levels_present(ids)) or 'none'}{why}"
         )
     disc_name = f"disc_{upper}_{lower}"
     if disc_name in ids:

@@ -1,5 +1,9 @@
 """Build the plan report from a `Plan`, its CT and its label map.
 
+The report opens with the level-check picture (`kambin.report.level_check`): the vertebrae's names on
+a sagittal and a coronal view of the same CT, to be checked against the count before anything else,
+since everything below is planned at a named level.
+
 Every number in the report comes from the plan or is measured here from the same CT and labels
 (the entry's height above the iliac crest); the plain-language summary for the patient is filled
 from those facts only. Pictures are rendered by `kambin.render` and embedded as PNG data URIs,
@@ -23,6 +27,7 @@ from kambin.atomic import write_text_atomic
 from kambin.errors import InvalidInputError
 from kambin.imaging.volume import Volume
 from kambin.planning.models import Plan
+from kambin.report.level_check import level_check_image
 
 TEMPLATES = Path(__file__).parent / "templates"
 # Structures left out of the 3D views (they hide the spine) and drawn see-through.
@@ -46,6 +51,9 @@ SEE_THROUGH_3D = {
     "hip_right": 0.45,
 }
 INCISION_MARGIN_MM = 1.0  # skin incision: the cannula's diameter plus about a millimetre
+#: How the levels were named, when neither the plan nor the label map says (a plan does not record it;
+#: a label map fresh from `kambin.anatomy.segmentation` carries it in its metadata, one read from a file does not).
+IDENTIFICATION_UNKNOWN = "not recorded in the plan (the names are the label map's, as given to the planner)"
 
 
 @dataclass(frozen=True)
@@ -171,6 +179,19 @@ def _pictures(plan: Plan, ct: Volume, labels: Volume, path) -> list[Picture]:
     return pictures
 
 
+def _level_check(ct: Volume, labels: Volume) -> Picture:
+    """The level-check picture, shown first: the count is checked before anything planned at a level."""
+    identification = labels.metadata.get("identification")  # an optional fact, see IDENTIFICATION_UNKNOWN
+    if not isinstance(identification, str) or not identification.strip():
+        identification = IDENTIFICATION_UNKNOWN
+    return Picture(
+        "level check",
+        "Check the level count against this picture before anything else: count the vertebrae on the CT "
+        f"and compare them with the names (how the levels were named: {identification})",
+        _png(level_check_image(ct, labels, identification)),
+    )
+
+
 def _known(name: str) -> bool:
     try:
         label_id(name)
@@ -195,6 +216,7 @@ def build_report(plan: Plan, ct: Volume, labels: Volume, *, pictures: bool = Tru
         facts=facts,
         clearances=sorted(plan.clearances_mm.items(), key=lambda item: item[1].clearance_mm - item[1].limit_mm),
         summary=_patient_summary(plan, facts),
+        level_check=_level_check(ct, labels) if pictures else None,
         pictures=_pictures(plan, ct, labels, shown) if pictures and shown is not None else [],
         nominal=plan.nominal if not plan.feasible else None,
         closest=plan.closest if not plan.feasible and plan.nominal is None else None,

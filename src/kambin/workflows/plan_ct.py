@@ -12,6 +12,7 @@ One place decides where each structure comes from:
 
 from __future__ import annotations
 
+from kambin.errors import InvalidInputError
 from kambin.imaging.volume import Volume
 
 
@@ -21,11 +22,13 @@ def planning_anatomy(
     names: dict[str, str] | None = None,
     lowest: str | None = None,
     highest: str | None = None,
+    level_at=(),
 ):
     """The label map to plan on, with its sidecar names, the estimates' uncertainties and notes.
 
-    Returns an `anatomy.PlanningAnatomy`. `lowest`/`highest` are the segmentation's naming hints,
-    used only when `labels` is None.
+    Returns an `anatomy.PlanningAnatomy`. `lowest`/`highest`/`level_at` are the segmentation's naming
+    hints (`segment_spine`), used only when `labels` is None. Raises InvalidInputError when the
+    segmentation could not name the levels: a level is planned only where it is found by name.
     """
     from dataclasses import replace
 
@@ -36,7 +39,11 @@ def planning_anatomy(
 
     notes: list[str] = []
     if labels is None:
-        segmentation = segment_spine(ct, lowest=lowest, highest=highest)
+        segmentation = segment_spine(ct, lowest=lowest, highest=highest, level_at=level_at)
+        if not segmentation.named:
+            raise InvalidInputError(
+                f"no level can be planned by name: the vertebrae were {segmentation.identification}"
+            )
         labels, names = segmentation.labels, None
         notes.append(
             f"bone segmented from the CT: {', '.join(segmentation.vertebrae)} "
