@@ -132,3 +132,33 @@ def test_property_no_level_is_named_without_a_strong_uncontradicted_cue():
         strong = sacral is not None or (ribbed and all(evidence.rib_sides[max(ribbed)]))
         assert strong or (ribbed and evidence.sacrum_shape), evidence
     assert named > 200  # the property was exercised on named cases too
+
+
+def test_a_count_that_cannot_be_trusted_names_nothing_from_the_cues_and_warns_under_a_hint():
+    evidence = Evidence(
+        sacral=5,
+        sacrum_shape=False,
+        rib_sides=((True, True),) + (NO_RIB,) * 5,
+        whole=(True,) * 6,
+        suspect="segment 3 (cranial first) is 70 mm tall",
+    )
+    naming = name_segments(evidence)
+    assert not naming.named and "70 mm tall" in naming.identification
+    hinted = name_segments(evidence, hint_anchors(evidence, "S1", None))
+    assert hinted.named and hinted.names[-1] == "S1" and any("70 mm tall" in w for w in hinted.warnings)
+
+
+def test_level_naming_judges_each_labelled_vertebra_by_its_best_overlap():
+    from kambin.anatomy.metrics import level_naming
+
+    truth = np.zeros((4, 4, 8), np.uint8)
+    truth[:, :, 0:3], truth[:, :, 3:6] = 29, 28  # L3, L4
+    predicted = np.zeros_like(truth)
+    predicted[:, :, 0:3] = 29  # right
+    predicted[:, :, 3:5] = 27  # L5 painted on L4: wrong
+    predicted[:, :, 5:8] = 162  # vertebra_2: unnamed
+    predicted[0, 0, 6:8] = 0
+    outcome = level_naming(predicted, truth)
+    assert outcome == {27: "wrong", 29: "right", 162: "unnamed"}
+    predicted[:, :, 6:8] = 26  # S1 on no truth vertebra
+    assert level_naming(predicted, truth)[26] == "unscored"

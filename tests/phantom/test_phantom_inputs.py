@@ -26,6 +26,7 @@ from kambin.phantom import make_patient
         ({"spacing_mm": (float("nan"), 1, 1)}, "spacing must be three numbers"),
         ({"spacing_mm": (0.3, 0.3, 0.3)}, "use a coarser spacing"),
         ({"severity": 5.0}, "severity must be between"),
+        ({"contrast": "delayed"}, "contrast must be one of none, arterial, venous"),
     ],
 )
 def test_bad_options_raise_one_line_errors(kwargs, message):

@@ -43,12 +43,15 @@ class Evidence:
             sides) though no sacroiliac joints were found: a weak cue.
         rib_sides: per segment, is a rib's head next to it on the (left, right).
         whole: per segment, is at least three quarters of it in view (`segmentation._in_view`).
+        suspect: why the count along the column cannot be trusted ("" if it can): then the cues
+            name nothing, and a hint is obeyed with a warning.
     """
 
     sacral: int | None
     sacrum_shape: bool
     rib_sides: tuple[tuple[bool, bool], ...]
     whole: tuple[bool, ...]
+    suspect: str = ""
 
 
 @dataclass(frozen=True)
@@ -221,13 +224,16 @@ def name_segments(evidence: Evidence, anchors: list[Anchor] | tuple[Anchor, ...]
                     f"the hints {anchors[0].hint} and {anchor.hint} name the vertebrae differently "
                     f"({count} segments in view); give one hint, or hints that agree"
                 )
-        warnings = [
+        warnings = [f"{evidence.suspect}: check the level picture"] if evidence.suspect else []
+        warnings += [
             f"the hint disagrees with {cue} (transitional anatomy, or a hint off by a level?); the hint was used: "
             "check the level picture"
             for cue, derived in (("the sacrum in view", from_sacrum), ("the last ribs in view", from_ribs))
             if derived is not None and derived != names
         ]
         return Naming(tuple(names), "user hint " + " and ".join(a.hint for a in anchors), 0.9, tuple(warnings))
+    if evidence.suspect:
+        return _unnamed(count, f"{evidence.suspect}; name one vertebra with --lowest, --highest or --level-at")
 
     if from_sacrum is not None and from_ribs is not None:
         if from_sacrum == from_ribs:

@@ -13,6 +13,8 @@ kept, and named by side: LPS +x is the patient's left.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import ndimage as ndi
 
@@ -53,10 +55,19 @@ def iliac_components(other: np.ndarray, spacing_mm: float) -> np.ndarray:
     return np.where(keep[pieces], pieces, 0)
 
 
+@dataclass(frozen=True)
+class SacroiliacContact:
+    """The sacrum's top segment (1-based, cranial first) and the top of its joints with the ilia
+    (`top_z`: the highest contact voxel's index along the working grid's z, superior up)."""
+
+    segment: int
+    top_z: int
+
+
 def sacral_segment(
     labels: np.ndarray, ilia: np.ndarray, count: int, x_mid: np.ndarray, spacing_mm: float
-) -> int | None:
-    """The sacrum's top segment (1-based, cranial first), or None if no segment meets both ilia.
+) -> SacroiliacContact | None:
+    """The sacrum's top segment and its joints' top, or None if no segment meets both ilia.
 
     The segment with the largest two-sided contact with the ilia (the sacroiliac joints), and
     above it any segment sharing that joint; None unless the contact of that segment and those
@@ -87,7 +98,8 @@ def sacral_segment(
     # lumbar vertebra near a high iliac crest touches the ilium over a few voxels, not a joint.
     while best > 1 and both[best - 1] >= SHARED_JOINT_FRACTION * both[best]:
         best -= 1
-    return best
+    lateral = np.abs(lateral_mm) > CONTACT_MIN_LATERAL_MM
+    return SacroiliacContact(best, int(contact[lateral & (segment >= best), 2].max()))
 
 
 def hip_bones(

@@ -2,8 +2,8 @@
 
 Pipeline (each step its own module):
   1. check the input is a CT of enough extent (`check_ct`);
-  2. resample onto an LPS-aligned 1 mm working grid; smooth; threshold bone, its blur halo peeled
-     (`anatomy.bone`);
+  2. resample onto an LPS-aligned 1 mm working grid; smooth; threshold bone, its blur halo peeled,
+     pieces without a cortex (enhanced vessels and organs) dropped (`anatomy.bone`);
   3. find the body midline by mirror symmetry and the body column (`anatomy.column`), and the
      discs along it from the endplate signature, chosen together by dynamic programming
      (`anatomy.discs`);
@@ -31,6 +31,7 @@ from scipy import ndimage as ndi
 
 from kambin.anatomy.bone import (
     BONE_HU,
+    CORTEX_HU,
     SMOOTHING_MM,
     SOFT_TISSUE_HU,
     below_edge_level,
@@ -38,12 +39,13 @@ from kambin.anatomy.bone import (
     edge_window_voxels,
     midline_x,
     smooth_hu,
+    with_cortex,
 )
 from kambin.anatomy.column import Column, Disc, find_column
 from kambin.anatomy.identification import Anchor, Evidence, Naming, has_sacrum, hint_anchors, name_segments, rib_sides
 from kambin.anatomy.label_io import write_label_map
 from kambin.anatomy.labels import label_id, sidecar
-from kambin.anatomy.pelvis import hip_bones, iliac_components, sacral_segment
+from kambin.anatomy.pelvis import SacroiliacContact, hip_bones, iliac_components, sacral_segment
 from kambin.anatomy.vertebra_split import MIN_SEGMENT_MM, split_vertebrae
 from kambin.errors import InvalidInputError
 from kambin.imaging.resample import resample_axis_aligned, resample_like
@@ -131,6 +133,19 @@ WALL_STRIP_HALF_WIDTH_MM = 2.0
 #: the nearest label, which belonged to the arch above), and naming the nearest label would name
 #: whatever was found there, so the hint is refused instead of being applied to the wrong bone.
 LEVEL_AT_REACH_MM = 1.0
+#: The sacrum's top (the L5-S1 disc's centre) lies within this height (mm) above the top of its joints
+#: with the ilia: the auricular surface starts at S1's ala (Standring, Gray's Anatomy, 41st ed., ch.
+#: 72); measured -15 to +11 mm (phantoms 0, 2, 3 at 1 mm, TotalSegmentator's example). A lumbar body
+#: and disc (about 35 mm; Panjabi et al., Spine 17(3), 1992) more puts L5 in the sacral segment.
+SACRUM_ABOVE_JOINT_MAX_MM = 25.0
+#: A segment this many times the median disc spacing holds two vertebrae: each is 30-40 mm with its
+#: disc from T10 to S1 (Panjabi 1992; Busscher et al., Eur Spine J 19(9), 2010), never 1.6 times another.
+SEGMENT_HEIGHT_MAX_RATIO = 1.6
+#: A segment with fewer of its voxels than this above `bone.CORTEX_HU` has no cortex: no vertebra.
+#: Measured: real vertebrae 1.0-4.6 % (TotalSegmentator's example, 3 mm, smoothed; the partial T12
+#: at the scan's top 1.0 %), 4.5-12 % (VerSe, 1x1x3 mm), 21-36 % (tptbox-sample); the phantoms'
+#: 29-48 %; the enhanced aorta split off above the phantom's L1, 0.
+MIN_CORTEX_FRACTION = 0.003
 MIN_RIB_HEAD_ROWS = 5  # axial rows of a segment that measure its body, at least
 TYPICAL_SEGMENT_MM = 34.0  # a lumbar body plus disc (Panjabi et al., Spine 17(3), 1992)
 
@@ -218,7 +233,9 @@ def segment_spine(
     work = resample_axis_aligned(ct, WORKING_SPACING_MM, "linear", fill_value=-1024.0)
     voxels = work.voxels.astype(np.float32, copy=False)
     smoothed = smooth_hu(voxels, WORKING_SPACING_MM)
-    bone = smoothed > BONE_HU  # the plain threshold finds the midline, column and pelvis
+    # The plain threshold finds the midline, column and pelvis; pieces with no cortex are enhanced
+    # blood or organs (`bone.with_cortex`), never bone.
+    bone = with_cortex(smoothed > BONE_HU, smoothed)
     if bone.sum() < 2000:
         raise InvalidInputError(f"{ct.source or 'the CT'}: almost no bone above {BONE_HU:.0f} HU; no spine to segment")
     x_mid = midline_x(bone)
@@ -238,7 +255,7 @@ def segment_spine(
     offset = np.array([x_min, y_min, 0], dtype=float)
     # The vertebrae's own edges: the threshold with the blur halo peeled (`bone.bone_mask`), on
     # the crop only (the peel's 5 mm maximum filter is the costliest step on the whole grid).
-    bone_crop = bone_mask(smoothed[box], WORKING_SPACING_MM)
+    bone_crop = bone_mask(smoothed[box], WORKING_SPACING_MM) & bone[box]
     # The split's joint spaces (`vertebra_split`) on the unsmoothed CT where its voxels can show a
     # joint space (see THIN_VOXEL_MM), else on the smoothed one.
     thin = float(ct.spacing_mm.max()) <= THIN_VOXEL_MM
@@ -248,8 +265,11 @@ def segment_spine(
     # ribs, and the user's hints resolved to segments (`anatomy.identification`).
     x_mid_crop = x_mid - x_min
     ilia = iliac_components(other, WORKING_SPACING_MM)
+    labels, column, suspect = _drop_segments_without_cortex(labels, column, (voxels if thin else smoothed)[box])
     count = len(column.discs) + 1
-    sacral = sacral_segment(labels, ilia, count, x_mid_crop, WORKING_SPACING_MM)
+    joint = sacral_segment(labels, ilia, count, x_mid_crop, WORKING_SPACING_MM)
+    suspect = suspect or _count_suspect(column, joint)
+    sacral = None if joint is None or suspect else joint.segment
     present = [n for n in range(1, count + 1) if (labels == n).sum() > 1000 * MIN_SEGMENT_MM / 8]
     shape = bool(
         sacral is None
@@ -260,6 +280,7 @@ def segment_spine(
     evidence = Evidence(
         sacral=None if sacral is None else sacral - 1,
         sacrum_shape=shape,
+        suspect=suspect,
         rib_sides=tuple(rib_sides(labels, other, bone_crop, x_mid_crop, count)),
         whole=_in_view(column, count),
     )
@@ -450,6 +471,68 @@ def _clear_joint_spaces(labels: np.ndarray, smoothed_hu: np.ndarray) -> None:
         & (smoothed_hu < SOFT_TISSUE_HU + HALF_MAXIMUM_FRACTION * (dimmer - SOFT_TISSUE_HU))
     )
     labels[gap] = 0
+
+
+def _count_suspect(column: Column, joint: SacroiliacContact | None) -> str:
+    """Why the count of segments along the column cannot be trusted, or "".
+
+    Two vertebrae left in one segment (a disc the column search missed) shift every name counted
+    across them by a level. Caught where it shows: a segment more than SEGMENT_HEIGHT_MAX_RATIO times
+    the median disc spacing, or a sacral segment that reaches more than SACRUM_ABOVE_JOINT_MAX_MM
+    above its joints with the ilia (L5 held in it: phantom seed 2 at 1.5 mm, whose L5-S1 disc was
+    missed, reached 39 mm above them and named every level one too high).
+    """
+    zs = [d.centre_xyz[2] for d in column.discs]
+    gaps = -np.diff(zs)
+    if len(gaps) >= 2:
+        tallest = int(np.argmax(gaps))
+        if gaps[tallest] > SEGMENT_HEIGHT_MAX_RATIO * float(np.median(gaps)):
+            return (
+                f"segment {tallest + 2} (cranial first) is {gaps[tallest]:.0f} mm tall, against {np.median(gaps):.0f} "
+                "for the others (two vertebrae with a disc missed between them?), so the count cannot be trusted"
+            )
+    if joint is not None and joint.segment >= 2:
+        above = (zs[joint.segment - 2] - joint.top_z) * WORKING_SPACING_MM
+        if above > SACRUM_ABOVE_JOINT_MAX_MM:
+            return (
+                f"the segment meeting the ilia reaches {above:.0f} mm above its sacroiliac joints (L5 and S1 in "
+                "one segment, a disc missed?), so the count from the sacrum cannot be trusted"
+            )
+    return ""
+
+
+def _drop_segments_without_cortex(labels: np.ndarray, column: Column, hu: np.ndarray) -> tuple[np.ndarray, Column, str]:
+    """Unlabel, in place, segments with (almost) no cortex: an enhanced vessel split off as a segment.
+
+    A segment with under MIN_CORTEX_FRACTION of its voxels above `bone.CORTEX_HU` is no vertebra. At an
+    end of the column it is dropped with its disc, so the count from the other end holds (the
+    phantom's enhanced aorta, running on above L1, made a "T12" of its own); in the middle it is
+    unlabelled and the count across it is suspect: the reason is returned for the naming
+    (`identification.Evidence.suspect`), which then names nothing from the cues.
+    """
+    count = len(column.discs) + 1
+    fractions = ndi.mean(hu > CORTEX_HU, labels, index=np.arange(1, count + 1))
+    sizes = ndi.sum(np.ones(labels.shape, bool), labels, index=np.arange(1, count + 1))
+    lacking = [n for n in range(1, count + 1) if sizes[n - 1] > 0 and fractions[n - 1] < MIN_CORTEX_FRACTION]
+    first, last = 1, count
+    while first in lacking and first < last:
+        first += 1
+    while last in lacking and last > first:
+        last -= 1
+    middle = [n for n in lacking if first < n < last]
+    for n in lacking:
+        labels[labels == n] = 0
+    if first > 1 or last < count:
+        labels[labels > last] = 0
+        labels[labels > 0] -= first - 1
+        column = replace(column, discs=column.discs[first - 1 : last - 1])
+    suspect = (
+        f"segment {middle[0] - first + 1} (cranial first) has no cortex (an enhanced vessel or organ?), so "
+        "the count across it cannot be trusted"
+        if middle
+        else ""
+    )
+    return labels, column, suspect
 
 
 def _segment_at(labels: np.ndarray, ijk: np.ndarray, xyz: Sequence[float]) -> int:

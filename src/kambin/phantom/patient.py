@@ -13,6 +13,7 @@ from kambin.imaging.volume import Volume
 from kambin.phantom import ct as ctmod
 from kambin.phantom import measure
 from kambin.phantom.canal import canal_paints
+from kambin.phantom.contrast import check_phase, enhance
 from kambin.phantom.morphometry import HABITUS, MOTION_LEVELS, Morphometry, sample_morphometry
 from kambin.phantom.neural import ROOT_VERTEBRAE, build_cauda_equina, build_dural_sac, build_root, build_spinal_cord
 from kambin.phantom.pathology import (
@@ -116,6 +117,7 @@ def make_patient(
     spacing_mm: tuple[float, float, float] = (1.0, 1.0, 1.0),
     noise: bool = True,
     streaks: bool = False,
+    contrast: str = "none",
 ) -> Patient:
     """Build a seeded synthetic lumbar patient; the same arguments give identical arrays.
 
@@ -128,6 +130,8 @@ def make_patient(
         habitus: "slim", "average" or "obese" (fat thickness, body size, noise).
         spacing_mm: voxel spacing (x, y, z) in mm, 0.3 to 5.0; the field of view is fixed in mm.
         noise, streaks: CT noise (on by default) and beam-hardening streaks (off by default).
+        contrast: intravenous contrast, "none", "arterial" or "venous" (`phantom.contrast`): the
+            aorta, the iliac vessels, the vena cava and the kidneys enhanced into bone's HU range.
 
     Raises:
         InvalidInputError: a bad seed, option or spacing (the message says what is allowed).
@@ -137,6 +141,7 @@ def make_patient(
     if habitus not in HABITUS:
         raise InvalidInputError(f"habitus must be one of {', '.join(HABITUS)}, not {habitus!r}")
     spacing = _check_spacing(spacing_mm)
+    check_phase(contrast)
     spec = PathologySpec.make(pathology, level, side, migration, severity)
     morph = adjust_morphometry(sample_morphometry(int(seed), habitus), spec)
     rng = np.random.default_rng([int(seed), 303])
@@ -180,9 +185,8 @@ def make_patient(
     paints += body_layers(outline, z_lo, z_hi)
     bowel, _ = peritoneum_and_bowel(spine, profile, outline, morph, z_lo, z_hi, rng)
     paints += bowel
-    paints += upper_organs(spine, outline, morph, z_hi)
-    paints += kidneys(spine, morph)
-    paints += vessels(spine, z_lo, z_hi)
+    paints += enhance(upper_organs(spine, outline, morph, z_hi), contrast)
+    paints += enhance(kidneys(spine, morph) + vessels(spine, z_lo, z_hi), contrast)
     paints += muscles(spine, profile, outline, morph, z_lo, z_hi, crest_z)
     paints += _iliacus(ilia)
     paints += canal_paints(spine)
