@@ -233,8 +233,8 @@ def _naming(report) -> None:
     from kambin.anatomy.labels import label_id
     from kambin.anatomy.segmentation import segment_spine
     from kambin.errors import InvalidInputError
-    from kambin.imaging import Volume, read_volume
-    from kambin.imaging.grid import restore, storage_orders
+    from kambin.imaging import read_volume
+    from kambin.imaging.grid import crop_to_lps_box, restore, storage_orders
     from kambin.phantom import make_patient
 
     totals: dict[str, int] = {}
@@ -271,15 +271,8 @@ def _naming(report) -> None:
         _naming_line(report, f"phantom{seed}", "none", segment_spine(patient.ct), patient.labels.voxels, totals)
         # L1-L5 cropped (no sacrum, no ilia), stored in one of the 48 orders.
         low, high = (-60.0, -200.0, bodies["L5"][2] - 15.0), (60.0, 200.0, bodies["L1"][2] + 30.0)
-        cropped = []
-        for volume in (patient.ct, patient.labels):
-            lo = np.maximum(np.floor(volume.lps_to_ijk(np.asarray([low]))[0]).astype(int), 0)
-            hi = np.minimum(np.ceil(volume.lps_to_ijk(np.asarray([high]))[0]).astype(int) + 1, volume.shape_ijk)
-            corner = np.eye(4)
-            corner[:3, 3] = lo
-            voxels = volume.voxels[tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))]
-            stored = Volume(np.ascontiguousarray(voxels), volume.voxel_to_lps @ corner, modality=volume.modality)
-            cropped.append(restore(stored, *orders[(7 * seed + 5) % 48]))
+        order = orders[(7 * seed + 5) % 48]
+        cropped = [restore(crop_to_lps_box(v, low, high), *order) for v in (patient.ct, patient.labels)]
         ct, truth = cropped
         for hint, kwargs in (
             ("none", {}),

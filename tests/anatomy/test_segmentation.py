@@ -16,7 +16,7 @@ from kambin.anatomy.segmentation import segment_spine
 from kambin.cli import main
 from kambin.errors import InvalidInputError
 from kambin.imaging import Volume, read_volume, write_volume
-from kambin.imaging.grid import reorient_like, restore, storage_orders
+from kambin.imaging.grid import crop_to_lps_box, reorient_like, restore, storage_orders
 
 
 def _ct(voxels, spacing=(1.0, 1.0, 1.0)):
@@ -330,18 +330,6 @@ def test_synthetic_patient_named_without_hint_dice_and_iliac_crest(seed, patholo
 # The issue's lumbar crop, made from a phantom so that every vertebra's truth is known: L1 to L5 at
 # 1 mm, the sacrum and the ilia out of view, 120 mm wide, stored sagittally (the direction matrix
 # permutes and flips the axes). No cue is in view: unnamed without a hint, and each hint obeyed.
-def _crop(volume, low_lps, high_lps):
-    """The voxels of an axis-aligned volume between two LPS corners, with their geometry."""
-    low = np.maximum(np.floor(volume.lps_to_ijk(np.asarray([low_lps], float))[0]).astype(int), 0)
-    high = np.minimum(np.ceil(volume.lps_to_ijk(np.asarray([high_lps], float))[0]).astype(int) + 1, volume.shape_ijk)
-    corner = np.eye(4)
-    corner[:3, 3] = low
-    voxels = volume.voxels[tuple(slice(a, b) for a, b in zip(low, high, strict=True))]
-    return Volume(
-        voxels=np.ascontiguousarray(voxels), voxel_to_lps=volume.voxel_to_lps @ corner, modality=volume.modality
-    )
-
-
 SAGITTAL = ((2, 0, 1), (False, True, False))
 
 
@@ -352,7 +340,7 @@ def lumbar_crop():
     patient = make_patient(0)
     bodies = {v: np.asarray(t.body_centre_lps_mm) for v, t in patient.truth.vertebrae.items()}
     low, high = (-60.0, -200.0, bodies["L5"][2] - 15.0), (60.0, 200.0, bodies["L1"][2] + 30.0)
-    ct, truth = (restore(_crop(v, low, high), *SAGITTAL) for v in (patient.ct, patient.labels))
+    ct, truth = (restore(crop_to_lps_box(v, low, high), *SAGITTAL) for v in (patient.ct, patient.labels))
     lumbar = truth.with_voxels(np.where(np.isin(truth.voxels, [27, 28, 29, 30, 31]), truth.voxels, 0).astype(np.uint8))
     return ct, lumbar, bodies
 

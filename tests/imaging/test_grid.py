@@ -31,3 +31,16 @@ def test_restore_refuses_a_bad_permutation():
     volume = Volume.from_geometry(np.zeros((2, 2, 2), np.float32), (1, 1, 1))
     with pytest.raises(InvalidInputError, match="permutation"):
         restore(volume, (0, 0, 1), (False, False, False))
+
+
+def test_crop_keeps_each_voxel_where_it_is_and_refuses_an_empty_box():
+    from kambin.imaging.grid import crop_to_lps_box
+
+    volume = Volume.from_geometry(np.arange(1000, dtype=np.float32).reshape(10, 10, 10), (1.0, 2.0, 3.0), (5, 6, 7))
+    crop = crop_to_lps_box(volume, (7.0, 10.0, 13.0), (9.0, 16.0, 22.0))
+    assert crop.shape_ijk == (3, 4, 4)
+    for ijk in np.ndindex(crop.shape_ijk):
+        there = np.round(volume.lps_to_ijk(crop.ijk_to_lps(np.asarray(ijk, float)))).astype(int)
+        assert crop.voxels[ijk] == volume.voxels[tuple(there)]
+    with pytest.raises(InvalidInputError, match="holds no voxel"):
+        crop_to_lps_box(volume, (100.0, 100.0, 100.0), (200.0, 200.0, 200.0))

@@ -115,3 +115,13 @@ def test_non_empty_output_directory_is_refused(tmp_path, capsys):
 def test_missing_parent_directory_is_refused(tmp_path, capsys):
     assert run(["phantom", "-o", str(tmp_path / "no" / "case"), "--spacing", "4", "4", "4"]) == 1
     assert "parent directory does not exist" in capsys.readouterr().err
+
+
+def test_contrast_option_enhances_the_aorta_in_the_written_ct(tmp_path):
+    out = tmp_path / "enhanced"
+    assert run(["phantom", "-o", str(out), "--spacing", "3", "3", "3", "--contrast", "arterial"]) == 0
+    ct, labels = read_volume(out / "ct.nii.gz"), read_volume(out / "labels.nii.gz")
+    aorta = labels.voxels == 52
+    assert aorta.any() and float(np.median(ct.voxels[aorta])) > 200
+    assert run(["phantom", "-o", str(tmp_path / "bad"), "--contrast", "delayed"]) == 1
+    assert not (tmp_path / "bad").exists()

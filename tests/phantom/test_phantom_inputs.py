@@ -27,6 +27,7 @@ from kambin.phantom import make_patient
         ({"spacing_mm": (0.3, 0.3, 0.3)}, "use a coarser spacing"),
         ({"severity": 5.0}, "severity must be between"),
         ({"contrast": "delayed"}, "contrast must be one of none, arterial, venous"),
+        ({"storage": "oblique"}, "storage must be one of axial, sagittal, coronal"),
     ],
 )
 def test_bad_options_raise_one_line_errors(kwargs, message):

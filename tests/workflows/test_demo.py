@@ -25,7 +25,7 @@ def test_demo_segments_estimates_plans_and_checks_against_the_truth(tmp_path):
     assert shown is not None and tuple(steps) == STAGES
     assert "true" in facts[f"{label}clearance to exiting root"]
     report = result.files["report"].read_text()
-    assert report.count('src="data:image/png;base64,') == 7
+    assert report.count('src="data:image/png;base64,') == 8  # the level check and the path's 7
     if not plan["feasible"]:
         assert facts["plan"].startswith("NO SAFE PATH") and "NOT SAFE" in label
         assert "No safe path" in report and "not a safe plan</span></h2>" in report

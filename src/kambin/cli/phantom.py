@@ -31,6 +31,9 @@ def phantom_command(
     dicom: bool = typer.Option(False, "--dicom", help="Also write a DICOM series under dicom/."),
     preview: bool = typer.Option(False, "--preview", help="Also write preview.png (sagittal, axial, 3D view)."),
     streaks: bool = typer.Option(False, "--streaks", help="Add beam-hardening streaks."),
+    contrast: str = typer.Option(
+        "none", "--contrast", help="Intravenous contrast: none, arterial or venous (aorta, veins, kidneys enhanced)."
+    ),
 ) -> None:
     """Make a synthetic lumbar CT with its label map and ground truth (nerve roots, dural sac, Kambin's triangles)."""
     from kambin.atomic import check_new_directory
@@ -48,6 +51,7 @@ def phantom_command(
             habitus=habitus,
             spacing_mm=spacing,
             streaks=streaks,
+            contrast=contrast,
         )
         write_patient(patient, output, dicom=dicom, preview=preview)
     shape = " x ".join(map(str, patient.ct.shape_ijk))

@@ -102,3 +102,23 @@ def restore(volume: Volume, permutation: tuple[int, int, int], flips: tuple[bool
         metadata=dict(volume.metadata),
         warnings=volume.warnings,
     )
+
+
+def crop_to_lps_box(volume: Volume, low_lps_mm, high_lps_mm) -> Volume:
+    """The voxels of `volume` whose indices fall in the box between two LPS corners (taken through the
+    voxel grid, so exact for an axis-aligned volume), with their geometry: a field of view cut down
+    as a scanner's reconstruction would have it. Raises InvalidInputError if the box holds no voxel."""
+    corners = volume.lps_to_ijk(np.asarray([low_lps_mm, high_lps_mm], dtype=float))
+    low = np.maximum(np.floor(corners.min(axis=0)).astype(int), 0)
+    high = np.minimum(np.ceil(corners.max(axis=0)).astype(int) + 1, volume.shape_ijk)
+    if np.any(high <= low):
+        raise InvalidInputError(f"the box {low_lps_mm} to {high_lps_mm} mm LPS holds no voxel of the volume")
+    corner = np.eye(4)
+    corner[:3, 3] = low
+    voxels = volume.voxels[tuple(slice(a, b) for a, b in zip(low, high, strict=True))]
+    return Volume(
+        voxels=np.ascontiguousarray(voxels),
+        voxel_to_lps=volume.voxel_to_lps @ corner,
+        modality=volume.modality,
+        source=volume.source,
+    )

@@ -9,6 +9,7 @@ import numpy as np
 from kambin.anatomy.labels import label_id, nerve_root_name
 from kambin.errors import InvalidInputError
 from kambin.geometry.primitives import displace_around, push_out
+from kambin.imaging.grid import restore
 from kambin.imaging.volume import Volume
 from kambin.phantom import ct as ctmod
 from kambin.phantom import measure
@@ -56,6 +57,13 @@ from kambin.phantom.truth import (
 )
 
 MAX_VOXELS = 150_000_000
+#: Storage orders of the CT and label map (`imaging.grid.restore`: new axis n is painted axis
+#: permutation[n], reversed where flipped); the painted grid is axial, i, j, k along L, P, S.
+STORAGE = {
+    "axial": ((0, 1, 2), (False, False, False)),
+    "sagittal": ((1, 2, 0), (False, True, False)),
+    "coronal": ((0, 2, 1), (False, True, False)),
+}
 ROOT_CLEARANCE_MM = 0.4
 
 
@@ -118,6 +126,7 @@ def make_patient(
     noise: bool = True,
     streaks: bool = False,
     contrast: str = "none",
+    storage: str = "axial",
 ) -> Patient:
     """Build a seeded synthetic lumbar patient; the same arguments give identical arrays.
 
@@ -132,6 +141,9 @@ def make_patient(
         noise, streaks: CT noise (on by default) and beam-hardening streaks (off by default).
         contrast: intravenous contrast, "none", "arterial" or "venous" (`phantom.contrast`): the
             aorta, the iliac vessels, the vena cava and the kidneys enhanced into bone's HU range.
+        storage: how the voxels are stored (`STORAGE`): "axial" (i, j, k along L, P, S), "sagittal"
+            (P, I, L, as a sagittal series: rows down the patient, slices across) or "coronal" (L, I,
+            P); the same voxels at the same LPS positions, only the order differs.
 
     Raises:
         InvalidInputError: a bad seed, option or spacing (the message says what is allowed).
@@ -142,6 +154,8 @@ def make_patient(
         raise InvalidInputError(f"habitus must be one of {', '.join(HABITUS)}, not {habitus!r}")
     spacing = _check_spacing(spacing_mm)
     check_phase(contrast)
+    if storage not in STORAGE:
+        raise InvalidInputError(f"storage must be one of {', '.join(STORAGE)}, not {storage!r}")
     spec = PathologySpec.make(pathology, level, side, migration, severity)
     morph = adjust_morphometry(sample_morphometry(int(seed), habitus), spec)
     rng = np.random.default_rng([int(seed), 303])
@@ -256,6 +270,8 @@ def make_patient(
     )
     labels = Volume.from_geometry(painter.labels, tuple(spacing), tuple(lo), modality="SEG", source="kambin.phantom")
     truth = _truth(seed, morph, spine, sac, roots, ilia, lesions, spec, ct)
+    if storage != "axial":
+        ct, labels = (restore(volume, *STORAGE[storage]) for volume in (ct, labels))
     return Patient(int(seed), ct, labels, truth, morph, spine, sac, roots, ilia, lesions, spec)
 
 

@@ -1,5 +1,5 @@
-"""Intravenous contrast: the enhanced vessels and organs read in bone's HU range, as on a real scan
-(Bae KT, Radiology 256(1), 2010), and the bone and the label map stay as they were."""
+"""Phantom options: intravenous contrast (the enhanced vessels and organs read in bone's HU range, as on
+a real scan: Bae KT, Radiology 256(1), 2010; bone and labels unchanged) and storage order."""
 
 from __future__ import annotations
 
@@ -32,3 +32,14 @@ def test_enhanced_structures_read_their_phase_hu_and_the_bone_is_unchanged(patie
         plain.ct.voxels[vertebrae & ndi.binary_erosion(vertebrae, iterations=2)],
     )
     assert float(np.median(enhanced.ct.voxels[ndi.binary_erosion(_mask(labels, "aorta"))])) > 150
+
+
+@pytest.mark.parametrize("storage", ["sagittal", "coronal"])
+def test_storage_keeps_every_voxel_at_its_lps_position(patient_factory, storage):
+    from kambin.imaging.grid import reorient_like
+
+    axial, stored = patient_factory(0, 2.0), patient_factory(0, 2.0, storage=storage)
+    assert stored.ct.shape_ijk != axial.ct.shape_ijk
+    assert not np.allclose(stored.ct.direction_lps, np.eye(3))
+    assert np.array_equal(reorient_like(stored.ct, axial.ct).voxels, axial.ct.voxels)
+    assert np.array_equal(reorient_like(stored.labels, axial.labels).voxels, axial.labels.voxels)
