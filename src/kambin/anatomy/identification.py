@@ -240,9 +240,10 @@ def name_segments(evidence: Evidence, anchors: list[Anchor] | tuple[Anchor, ...]
             return Naming(
                 tuple(from_sacrum), "sacrum (sacroiliac joints) and last ribs in view, counts agree", 0.97, ()
             )
+        ribbed_from_sacrum = from_sacrum[max(rib_segments)] or "one above C1"
         return _unnamed(
             count,
-            f"counting up from the sacrum names the last rib-bearing vertebra {from_sacrum[max(rib_segments)]}, "
+            f"counting up from the sacrum names the last rib-bearing vertebra {ribbed_from_sacrum}, "
             "not T12 (transitional anatomy: 6 lumbar vertebrae, a sacralised L5, or 11 or 13 rib pairs); "
             "name one vertebra with --lowest, --highest or --level-at",
         )
