@@ -372,8 +372,11 @@ def test_lumbar_crop_without_a_hint_is_unnamed_and_a_wrong_hint_is_still_obeyed(
     assert _best_match(shifted.labels.voxels, truth.voxels) == {27: 28, 28: 29, 29: 30, 30: 31, 31: 32}
     with pytest.raises(InvalidInputError, match="name the vertebrae differently"):
         segment_spine(ct, lowest="L5", level_at=[(tuple(bodies["L3"]), "L2")])
-    with pytest.raises(InvalidInputError, match="mm from the nearest vertebra|from every vertebra found|outside"):
+    with pytest.raises(InvalidInputError, match="lies outside the spine's region"):
         segment_spine(ct, level_at=[(tuple(bodies["L3"] + [0.0, -60.0, 0.0]), "L3")])
+    disc_centre = (bodies["L3"] + bodies["L4"]) / 2  # in the L3-L4 disc: no vertebra's bone
+    with pytest.raises(InvalidInputError, match="lies in no vertebra found"):
+        segment_spine(ct, level_at=[(tuple(disc_centre), "L3")])
 
 
 def _fraction_labelled_bone(result, truth, prefix):
