@@ -332,7 +332,10 @@ def segment_spine(
             sub[mask] = label_id(_registry_name(name))
             names.append(name)
     if not names:
-        raise InvalidInputError(f"{ct.source or 'the CT'}: vertebrae were found but none could be named")
+        raise InvalidInputError(
+            f"{ct.source or 'the CT'}: vertebrae were found but none large enough to label "
+            f"(each under {MIN_SEGMENT_MM / 8 * WORKING_SPACING_MM**3:g} ml of bone)"
+        )
     if sacral is not None and "S1" in names and ilia.any():
         bone[box] = bone_crop
         left, right = hip_bones(bone, out_work, ilia, box, x_mid)
