@@ -14,7 +14,9 @@ input, and the frames per second that reach a browser on loopback.
   files' playing time from /api/status, and the start-up time. Baseline: the file's 30 fps.
 - Browser: `kambin monitor --sim` in a subprocess and Debian's headless Chromium on loopback;
   distinct video frames shown by the page over 10 s. Baseline: the frames the pipeline produced
-  in the same window (/api/status).
+  in the same window (/api/status). Then 20 simulated tracker dropouts, each timed on the page's
+  clock from the request to the TRACKING LOST banner (median and worst; the limit is 100 ms).
+  Baseline: the page's HTTP round trip to /api/status.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ LATENCY_FRAMES = 600
 NAV_SUSTAIN_S = float(os.environ.get("KAMBIN_BENCH_NAV_S", "300"))
 RATE_HZ = 60.0
 BROWSER_S = 10.0
+DROPOUTS = 20
+_ROUND_TRIP_MS_JS = """(async () => { const sent = performance.now();
+    await (await fetch('/api/status')).json(); return performance.now() - sent; })()"""
 LIVE_FILES_S = 8.0
 
 
@@ -111,7 +116,7 @@ def _status(port: int) -> dict:
 
 
 def _browser(report) -> None:
-    from kambin.monitor.browser import HeadlessChromium
+    from kambin.monitor.browser import HeadlessChromium, dropout_shown_ms
 
     port = _free_port()
     kambin = Path(sys.executable).parent / "kambin"
@@ -145,11 +150,21 @@ def _browser(report) -> None:
                 shown = browser.evaluate("window.__shown.size")
                 elapsed = time.monotonic() - start
                 produced = _status(port)["frames"] - before
+                dropouts_ms, round_trips_ms = [], []
+                for _ in range(DROPOUTS):
+                    round_trips_ms.append(browser.evaluate(_ROUND_TRIP_MS_JS))
+                    dropouts_ms.append(dropout_shown_ms(browser))
+                    browser.evaluate("fetch('/api/sim/dropout/off', {method: 'POST'})")
+                    browser.wait_for("document.getElementById('tracking-state').dataset.state === 'ok'", 5)
         finally:
             process.kill()
     report(name="navigation_browser_fps_loopback", value=round(shown / elapsed, 1), unit="fps",
            baseline="pipeline output (simulated endoscope, 640x360 rendered on the CPU)",
            baseline_value=round(produced / elapsed, 1), window_s=round(elapsed, 1))
+    for statistic, value in (("p50", np.median(dropouts_ms)), ("max", np.max(dropouts_ms))):
+        report(name=f"monitor_dropout_shown_ms_{statistic}", value=round(float(value), 1), unit="ms",
+               baseline="page's HTTP round trip to /api/status (median)",
+               baseline_value=round(float(np.median(round_trips_ms)), 1), dropouts=DROPOUTS, limit_ms=100)
 
 
 def _live_files(report, case) -> None:

@@ -11,6 +11,11 @@ push loop on the server's event loop reads the navigator every `TICK_S`: a new v
 sent as a JPEG data URL; the states at every tick (so a dropout shows within a tick of the
 tracker's frame; a change of tracking state is sent alone, before any picture); the 3D view and
 slices at most every `VIEWS_EVERY_S`, or on the next tick when the tool appears or disappears.
+The views with the tool are drawn on one worker thread, never on the event loop: drawing the
+slices takes tens of milliseconds, and on the loop it held back both the states and the HTTP
+controls (a dropout was shown 212 ms late on a loaded 2-core machine). Without a tool the views do
+not change (slices through the target), so they are drawn once and put back the tick after the
+tool is lost; a picture of the tool finished after that is dropped, not shown.
 
 HTTP API:
     GET  /api/status                      health as JSON (Navigator.status + browser clients)
@@ -28,6 +33,7 @@ import asyncio
 import base64
 import socket
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -91,6 +97,9 @@ class Monitor:
         self._last_views_s = 0.0
         self._last_tool_drawn: bool | None = None
         self._last_tracking: str | None = None
+        self._views_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-views")
+        self._views_drawing: Future | None = None
+        self._no_tool_urls = self._draw_views(None)  # the views without a tool never change
         self._init_state()
         self._build_ui()
         self.server.controller.on_server_bind.add(self._bind_routes)
@@ -326,17 +335,37 @@ class Monitor:
             state.g_traversing = _number(distances.get("traversing_root"), "mm")
             state.g_sac = _number(distances.get("dural_sac"), "mm")
             state.g_bone = _number(distances.get("bone"), "mm")
-            views_due = now - self._last_views_s >= VIEWS_EVERY_S or tool_drawn != self._last_tool_drawn
-            # A change of tracking state goes out alone, at once; the pictures follow on the next tick.
+            self._show_drawn_views(state, tool_drawn)
+            # A change of tracking state goes out alone, at once; the pictures follow on a later tick.
             changed = status["tracking"] != self._last_tracking
             self._last_tracking = status["tracking"]
-            if views_due and not changed:
-                pose = latest.scope_to_ct if (latest is not None and tool_drawn) else None
-                state.view3d_src = jpeg_data_url(self.anatomy_view.image(pose))
-                for orientation, image in self.slice_views.images(pose).items():
-                    state[f"slice_{orientation}"] = jpeg_data_url(image)
-                state.tool_drawn = tool_drawn
-                self._last_views_s, self._last_tool_drawn = now, tool_drawn
+            if changed:
+                return
+            if not tool_drawn:
+                if self._last_tool_drawn is not False:  # drawn once, at start: no redrawing to wait for
+                    state.update(self._no_tool_urls)
+                    state.tool_drawn = self._last_tool_drawn = False
+            elif (not self._last_tool_drawn or now - self._last_views_s >= VIEWS_EVERY_S) \
+                    and self._views_drawing is None:
+                self._views_drawing = self._views_worker.submit(self._draw_views, latest.scope_to_ct)
+                self._last_views_s, self._last_tool_drawn = now, True
+
+    def _draw_views(self, pose: np.ndarray | None) -> dict[str, str]:
+        """The 3D view and the slices for the scope's `pose` (None: no tool), as data URLs."""
+        urls = {"view3d_src": jpeg_data_url(self.anatomy_view.image(pose))}
+        for orientation, image in self.slice_views.images(pose).items():
+            urls[f"slice_{orientation}"] = jpeg_data_url(image)
+        return urls
+
+    def _show_drawn_views(self, state, tool_drawn_now: bool) -> None:
+        """Put the worker's finished pictures of the tool on the page, unless the tool is no longer drawn."""
+        if self._views_drawing is None or not self._views_drawing.done():
+            return
+        drawing, self._views_drawing = self._views_drawing, None
+        urls = drawing.result()  # an error here is shown by the push loop
+        if tool_drawn_now:
+            state.update(urls)
+            state.tool_drawn = True
 
     # -- run ----------------------------------------------------------------------------------
     def run(self, host: str = "127.0.0.1", port: int = 8080) -> None:

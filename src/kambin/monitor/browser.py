@@ -136,3 +136,32 @@ class HeadlessChromium:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+# The page's own clock, from the simulated dropout's request to the TRACKING LOST banner on screen
+# (its state set and the element laid out); null if it does not show within 5 s.
+_DROPOUT_SHOWN_MS_JS = """(async () => {
+    const banner = document.getElementById('tracking-state');
+    const shown = () => banner.dataset.state === 'lost' && banner.offsetParent !== null;
+    const lost = new Promise(resolve => {
+        const observer = new MutationObserver(() => {
+            if (shown()) { observer.disconnect(); resolve(performance.now()); }
+        });
+        observer.observe(document.body, {subtree: true, attributes: true, childList: true, characterData: true});
+    });
+    const sent = performance.now();
+    fetch('/api/sim/dropout/on', {method: 'POST'});
+    const at = await Promise.race([lost, new Promise(resolve => setTimeout(() => resolve(null), 5000))]);
+    return at === null ? null : at - sent;
+})()"""
+
+
+def dropout_shown_ms(browser: HeadlessChromium) -> float:
+    """On `kambin monitor --sim`'s page with tracking ok: request a simulated tracker dropout and
+    return the milliseconds until the page shows TRACKING LOST (the dropout stays on)."""
+    if browser.evaluate("document.getElementById('tracking-state').dataset.state") != "ok":
+        raise BrowserError("tracking must be ok before a dropout is timed")
+    latency_ms = browser.evaluate(_DROPOUT_SHOWN_MS_JS)
+    if latency_ms is None:
+        raise BrowserError("TRACKING LOST did not show within 5 s of the simulated dropout")
+    return float(latency_ms)
