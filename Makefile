@@ -30,8 +30,12 @@ $(STAMP): pyproject.toml
 demo: setup
 	$(VENV)/bin/kambin demo -o demo-output
 
+# The suite on both cores (pytest-xdist; whole files per worker, so a module's fixtures are built
+# once), then the tests that assert on wall-clock behaviour alone, so they do not share the CPU.
+TEST_WORKERS ?= 2
 test: setup
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not realtime"
+	$(PY) -m pytest -q -m realtime
 
 bench: setup
 	$(PY) bench/run.py

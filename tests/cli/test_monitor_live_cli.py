@@ -21,6 +21,9 @@ from kambin.render.views import write_video
 from kambin.tracking.frame import ToolPose, TrackingFrame
 from kambin.tracking.plus import sequence_from_frames, write_plus_sequence
 
+# Asserts on wall-clock behaviour: `make test` runs it alone, after the parallel part.
+pytestmark = pytest.mark.realtime
+
 KAMBIN = Path(sys.executable).parent / "kambin"
 SIZE = (64, 48)
 

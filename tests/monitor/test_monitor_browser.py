@@ -26,6 +26,9 @@ from kambin.navigation.pipeline import guidance_fields
 from kambin.navigation.recording import read_session
 from kambin.navigation.replay import replay, session_pipeline
 
+# Asserts on wall-clock behaviour: `make test` runs it alone, after the parallel part.
+pytestmark = pytest.mark.realtime
+
 KAMBIN = Path(sys.executable).parent / "kambin"
 DROPOUTS = 5
 PANES = ("video", "guidance", "view3d", "slice-axial", "slice-sagittal", "slice-coronal", "disclaimer")

@@ -26,6 +26,9 @@ from kambin.navigation.sim_files import write_simulated_setup
 from kambin.tracking.igtl import IgtlPoseServer
 from kambin.tracking.plus import read_plus_sequence
 
+# Asserts on wall-clock behaviour: `make test` runs it alone, after the parallel part.
+pytestmark = pytest.mark.realtime
+
 KAMBIN = Path(sys.executable).parent / "kambin"
 
 

@@ -5,6 +5,7 @@ by a fake camera, named so)."""
 import time
 
 import numpy as np
+import pytest
 
 from kambin.navigation import simulation as sim
 from kambin.navigation.navigator import VIDEO_FROZEN_AFTER_S, Navigator
@@ -12,6 +13,9 @@ from kambin.navigation.pipeline import compose_navigation
 from kambin.navigation.recording import read_session
 from kambin.render.endoscope import EndoscopeCamera
 from kambin.video.sources import VideoSource
+
+# Asserts on wall-clock behaviour: `make test` runs it alone, after the parallel part.
+pytestmark = pytest.mark.realtime
 
 SIZE = (320, 180)
 

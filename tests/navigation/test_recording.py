@@ -12,6 +12,9 @@ import pytest
 from kambin.errors import InvalidInputError, UnreadableFileError
 from kambin.navigation.recording import SessionWriter, read_session
 
+# Asserts on wall-clock behaviour: `make test` runs it alone, after the parallel part.
+pytestmark = pytest.mark.realtime
+
 
 def frame(n: int) -> np.ndarray:
     image = np.zeros((48, 64, 3), np.uint8)

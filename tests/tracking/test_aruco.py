@@ -14,6 +14,9 @@ from kambin.geometry.transforms import from_axis_angle, from_rotation_translatio
 from kambin.tracking import ArucoGridBoard, ArucoMarker, ToolDefinition
 from kambin.tracking.aruco import ArucoTracker, marker_corners_in_marker
 
+# Asserts on wall-clock behaviour: `make test` runs it alone, after the parallel part.
+pytestmark = pytest.mark.realtime
+
 K = np.array([[900.0, 0, 640], [0, 900.0, 360], [0, 0, 1]])
 DIST = np.zeros(5)
 

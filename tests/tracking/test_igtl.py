@@ -13,6 +13,9 @@ from kambin.geometry.transforms import from_axis_angle
 from kambin.tracking import ToolPose, TrackingFrame
 from kambin.tracking.igtl import IgtlPoseServer, IgtlTrackerSource, TrackerConnectionError
 
+# Asserts on wall-clock behaviour: `make test` runs it alone, after the parallel part.
+pytestmark = pytest.mark.realtime
+
 
 def _free_port() -> int:
     import socket

@@ -17,6 +17,9 @@ from kambin.tracking import (
 from kambin.tracking.frame import ToolPose, TrackingFrame
 from kambin.tracking.plus import camel_to_frame, frame_to_camel, split_transform_name
 
+# Asserts on wall-clock behaviour: `make test` runs it alone, after the parallel part.
+pytestmark = pytest.mark.realtime
+
 FILES = (
     "EightLandmarkPointsTrackedForPhantomRegistration.igs.mha",
     "SpinePhantomFreehand.igs.mha",

@@ -12,6 +12,9 @@ from kambin.geometry.transforms import apply_transform, from_axis_angle
 from kambin.tracking import TrackerState
 from kambin.tracking.simulated import NoiseModel, SimulatedTracker, ToolPath
 
+# Asserts on wall-clock behaviour: `make test` runs it alone, after the parallel part.
+pytestmark = pytest.mark.realtime
+
 ENTRY = np.array([-110.0, 60.0, -40.0])  # LPS: left, posterior skin entry
 TARGET = np.array([-15.0, 10.0, -45.0])  # towards the foramen
 

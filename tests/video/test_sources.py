@@ -20,6 +20,9 @@ from kambin.video import (
     VideoStateError,
 )
 
+# Asserts on wall-clock behaviour: `make test` runs it alone, after the parallel part.
+pytestmark = pytest.mark.realtime
+
 FPS = 25.0
 
 
