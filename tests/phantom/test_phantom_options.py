@@ -1,5 +1,6 @@
 """Phantom options: intravenous contrast (the enhanced vessels and organs read in bone's HU range, as on
-a real scan: Bae KT, Radiology 256(1), 2010; bone and labels unchanged) and storage order."""
+a real scan: Bae KT, Radiology 256(1), 2010; bone and labels unchanged), storage order, and the
+thoracolumbar field of view with 11, 12 or 13 rib pairs."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from kambin.anatomy.labels import LABELS
+from kambin.anatomy.labels import LABELS, label_id
+from kambin.errors import InvalidInputError
+from kambin.phantom import make_patient
 from kambin.phantom.contrast import ENHANCED_HU
 
 
@@ -43,3 +46,44 @@ def test_storage_keeps_every_voxel_at_its_lps_position(patient_factory, storage)
     assert not np.allclose(stored.ct.direction_lps, np.eye(3))
     assert np.array_equal(reorient_like(stored.ct, axial.ct).voxels, axial.ct.voxels)
     assert np.array_equal(reorient_like(stored.labels, axial.labels).voxels, axial.labels.voxels)
+
+
+@pytest.mark.parametrize("rib_pairs", [11, 12, 13])
+def test_thoracic_option_puts_t11_t12_and_the_lowest_ribs_in_view(patient_factory, rib_pairs):
+    """T11 and T12 above L1; ribs on T11 (11 pairs), T11 and T12 (12) or T11, T12 and L1 (13), each
+    a piece of bone of its own (its joint space keeps it off its vertebra), reaching the flank, and
+    all in the field of view; L1-S1 as the same seed without the option."""
+    patient = patient_factory(0, 2.0, thoracic=True, rib_pairs=rib_pairs)
+    labels = patient.labels.voxels
+    assert {"T11", "T12"} <= set(patient.truth.vertebrae)
+    bearing = {11: ["T11"], 12: ["T11", "T12"], 13: ["T11", "T12", "L1"]}[rib_pairs]
+    bone = np.isin(labels, [label.id for label in LABELS if label.category == "bone"])
+    pieces, _ = ndi.label(bone, structure=np.ones((3, 3, 3), bool))
+    midline_x = patient.truth.vertebrae["L3"].body_centre_lps_mm[0]
+    for number, vertebra in enumerate(bearing, start=11):
+        for side in ("left", "right"):
+            rib = labels == label_id(f"rib_{side}_{number}")
+            assert rib.sum() > 100, (vertebra, side)
+            # its own piece of bone: no voxel of it touches the vertebrae
+            own = np.unique(pieces[rib])
+            assert not np.isin(pieces[np.isin(labels, [label_id(f"vertebrae_{v}") for v in ("T11", "T12", "L1")])],
+                               own).any(), (vertebra, side)
+            points = patient.labels.ijk_to_lps(np.argwhere(rib))
+            reach = np.abs(points[:, 0] - midline_x).max()
+            assert reach > 60.0, (vertebra, side, reach)  # beyond any transverse process
+            assert np.sign(points[:, 0] - midline_x).min() == np.sign(points[:, 0] - midline_x).max()
+            k = np.argwhere(rib)[:, 2]
+            assert k.min() > 0 and k.max() < labels.shape[2] - 1  # not cut by the field of view
+    missing = {11: ["rib_left_12", "rib_right_12"], 12: ["rib_left_13"], 13: []}[rib_pairs]
+    assert not np.isin(labels, [label_id(n) for n in missing]).any()
+    plain = patient_factory(0, 2.0)
+    for name in ("L1", "L3", "S1"):
+        ours, theirs = patient.truth.vertebrae[name], plain.truth.vertebrae[name]
+        assert ours.body_width_mm == theirs.body_width_mm and ours.body_height_mm == theirs.body_height_mm
+
+
+def test_rib_pairs_need_the_thoracic_option_and_a_known_count():
+    with pytest.raises(InvalidInputError, match="rib_pairs must be one of 11, 12, 13"):
+        make_patient(0, thoracic=True, rib_pairs=14)
+    with pytest.raises(InvalidInputError, match="needs thoracic=True"):
+        make_patient(0, rib_pairs=11)

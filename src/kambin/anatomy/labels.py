@@ -159,6 +159,8 @@ _FIXED = [
     Label(244, "ligamentum_flavum", "ligament", LIGAMENT, "ligamentum flavum between the laminae"),
     Label(245, "disc_herniation", "pathology", PATHOLOGY, "herniated disc material"),
     Label(246, "facet_hypertrophy", "pathology", PATHOLOGY, "hypertrophied facet joint bone"),
+    Label(247, "rib_left_13", "bone", BONE, "left 13th (lumbar) rib: a transitional rib on L1"),
+    Label(248, "rib_right_13", "bone", BONE, "right 13th (lumbar) rib: a transitional rib on L1"),
     Label(250, "muscle", "muscle", MUSCLE, "other skeletal muscle (abdominal wall, quadratus lumborum)"),
     Label(251, "subcutaneous_fat", "soft_tissue", FAT, "subcutaneous fat"),
     Label(252, "visceral_fat", "soft_tissue", FAT, "retroperitoneal and visceral fat"),

@@ -26,6 +26,14 @@ Means and standard deviations per level, from:
   L1-S1 lordosis about 60 deg, two thirds of it at L4-S1); facet joint orientation to the
   sagittal plane as reported in CT studies of facet tropism (about 25 deg at L1-L2, more
   coronal caudally, about 50 deg at L5-S1; e.g. Noren R et al., Spine 1991).
+- Thoracolumbar junction (the `thoracic` option, T11 and T12): Panjabi MM et al., "Thoracic human
+  vertebrae: quantitative three-dimensional anatomy", Spine 1991;16(8):888-901 (T11/T12 upper
+  endplate width about 38/41 mm, depth 30/32 mm, body height 23/24 mm, canal 18/20 mm wide);
+  Zindrick 1987 (pedicle width T11 7.8, T12 7.1 mm, height 17.4, 15.9 mm, angle 3-5 deg); disc
+  heights about 6-8 mm, the junction near neutral (Roussouly 2005); T11-T12 facets coronal, T12's
+  inferior facets lumbar-type (Masharawi Y et al., Spine 2004;29(16)). Ribs: the 11th rib about 20
+  cm long, the 12th 5-15 cm (Standring, Gray's Anatomy, 41st ed., ch. 53), some 10 mm by 5 mm in
+  section.
 - Iliac crest: Chakraverty R et al., "Which spinal levels are identified by palpation of the
   iliac crests...", J Anat 2007;210(2):232-236 (the intercristal line most often crosses L4 or
   the L4-L5 disc).
@@ -35,7 +43,7 @@ Every length is in mm and every angle, internally, in radians.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -43,6 +51,13 @@ LEVELS_VERTEBRAE = ("L1", "L2", "L3", "L4", "L5", "S1")
 LUMBAR = ("L1", "L2", "L3", "L4", "L5")
 MOTION_LEVELS = ("L1-L2", "L2-L3", "L3-L4", "L4-L5", "L5-S1")
 HABITUS = ("slim", "average", "obese")
+#: The thoracolumbar option's vertebrae (cranial first) and motion segments, above L1.
+THORACIC = ("T11", "T12")
+THORACIC_MOTION_LEVELS = ("T11-T12", "T12-L1")
+#: Which vertebrae bear ribs, by the number of rib pairs: 11 (T12 has none), 12, 13 (a lumbar rib on L1).
+RIB_BEARING = {11: ("T11",), 12: ("T11", "T12"), 13: ("T11", "T12", "L1")}
+#: Rib length (mean, sd) in mm by the rib's number (Standring, Gray's Anatomy); a 13th rib is short.
+RIB_LENGTH_MM = {11: (190.0, 20.0), 12: (110.0, 25.0), 13: (50.0, 10.0)}
 
 # (mean, sd) per vertebra L1..L5, S1; Panjabi 1992 (body, canal), Zindrick 1987 (pedicles).
 BODY_WIDTH_MM = {
@@ -125,6 +140,20 @@ SPINOUS_LENGTH_MM = {
     "L4": (29.0, 3.0),
     "L5": (24.0, 3.0),
     "S1": (14.0, 2.0),
+}
+# T11, T12 (Panjabi 1991, Zindrick 1987), in the order of the fields of `VertebraDims` below: body
+# width, depth, height, pedicle width, height, angle (deg), canal width, depth, transverse process
+# span, spinous length.
+THORACIC_DIMS_MM = {
+    "T11": ((38.0, 2.6), (30.0, 2.0), (23.0, 1.5), (7.8, 1.0), (17.4, 1.3), (4.0, 2.0), (18.0, 1.5), (16.5, 1.4),
+            (58.0, 5.0), (32.0, 3.0)),
+    "T12": ((41.0, 2.8), (32.0, 2.1), (24.0, 1.5), (7.5, 1.0), (15.9, 1.2), (5.0, 2.0), (20.0, 1.6), (17.0, 1.5),
+            (52.0, 5.0), (31.0, 3.0)),
+}
+# (disc height, segmental lordosis in deg, facet angle to the sagittal plane in deg), mean and sd.
+THORACIC_SEGMENTS = {
+    "T11-T12": ((6.5, 0.8), (0.0, 2.0), (60.0, 8.0)),
+    "T12-L1": ((7.5, 0.8), (0.0, 2.0), (30.0, 6.0)),
 }
 # Per motion segment: mid-disc height (Twomey 1987), segmental lordosis and facet angle to the
 # sagittal plane (Roussouly 2005; facet-tropism CT studies).
@@ -219,6 +248,26 @@ def _draw(rng: np.random.Generator, mean_sd: tuple[float, float], scale: float =
     mean, sd = mean_sd
     z = float(np.clip(rng.standard_normal(), -2.0, 2.0))
     return (mean + spread * sd * z) * scale
+
+
+def with_thoracic(morph: Morphometry, rib_pairs: int = 12) -> Morphometry:
+    """`morph` with T11 and T12 above L1 and the rib lengths of `rib_pairs` (11, 12 or 13), drawn
+    from their own stream of the seed, so the lumbar dimensions are those of the same seed without."""
+    rng = np.random.default_rng([morph.seed, 102])
+    vertebrae = {}
+    for name in THORACIC:
+        d = [_draw(rng, ms, morph.scale) for ms in THORACIC_DIMS_MM[name]]
+        vertebrae[name] = VertebraDims(name, d[0], d[1], d[2], 0.0, d[3], d[4], float(np.radians(d[5])), d[6], d[7],
+                                       d[8], d[9])
+    segments = {}
+    for level in THORACIC_MOTION_LEVELS:
+        height, lordosis, facet = THORACIC_SEGMENTS[level]
+        segments[level] = SegmentDims(level, _draw(rng, height, morph.scale), float(np.radians(_draw(rng, lordosis))),
+                                      float(np.radians(_draw(rng, facet))))
+    ribs = {name: _draw(rng, RIB_LENGTH_MM[n], morph.scale, spread=1.0)
+            for n, name in enumerate(RIB_BEARING[rib_pairs], start=11)}
+    return replace(morph, vertebrae={**vertebrae, **morph.vertebrae}, segments={**segments, **morph.segments},
+                   extras={**morph.extras, "rib_length_mm": ribs})
 
 
 def sample_morphometry(seed: int, habitus: str = "average") -> Morphometry:

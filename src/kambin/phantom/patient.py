@@ -15,7 +15,14 @@ from kambin.phantom import ct as ctmod
 from kambin.phantom import measure
 from kambin.phantom.canal import canal_paints
 from kambin.phantom.contrast import check_phase, enhance
-from kambin.phantom.morphometry import HABITUS, MOTION_LEVELS, Morphometry, sample_morphometry
+from kambin.phantom.morphometry import (
+    HABITUS,
+    MOTION_LEVELS,
+    RIB_BEARING,
+    Morphometry,
+    sample_morphometry,
+    with_thoracic,
+)
 from kambin.phantom.neural import ROOT_VERTEBRAE, build_cauda_equina, build_dural_sac, build_root, build_spinal_cord
 from kambin.phantom.pathology import (
     Lesion,
@@ -28,6 +35,7 @@ from kambin.phantom.pathology import (
 from kambin.phantom.pelvis import Ilium, build_ilia
 from kambin.phantom.profile import spine_profile
 from kambin.phantom.raster import Grid, Painter
+from kambin.phantom.ribs import rib
 from kambin.phantom.shapes import FunctionShape, Tube
 from kambin.phantom.soft_tissue import (
     T_CANCELLOUS,
@@ -127,6 +135,8 @@ def make_patient(
     streaks: bool = False,
     contrast: str = "none",
     storage: str = "axial",
+    thoracic: bool = False,
+    rib_pairs: int = 12,
 ) -> Patient:
     """Build a seeded synthetic lumbar patient; the same arguments give identical arrays.
 
@@ -144,6 +154,15 @@ def make_patient(
         storage: how the voxels are stored (`STORAGE`): "axial" (i, j, k along L, P, S), "sagittal"
             (P, I, L, as a sagittal series: rows down the patient, slices across) or "coronal" (L, I,
             P); the same voxels at the same LPS positions, only the order differs.
+        thoracic: T11 and T12 above L1 in the field of view, with the lowest ribs (`phantom.ribs`);
+            their dimensions come from their own stream of the seed, so L1-S1 are those of the same
+            seed without. The thoracic canal holds epidural fat only (no sac or cord is modelled
+            above L1).
+        rib_pairs: with `thoracic`, 12 (ribs on T11 and T12), 11 (none on T12) or 13 (a lumbar
+            rib on L1). A CT of T11 to the sacrum with 11 rib pairs looks the same as one of a
+            patient with six lumbar vertebrae (T12 then bears the last ribs and is labelled T11
+            here): the two cannot be told apart in this field of view, and the naming must not
+            guess.
 
     Raises:
         InvalidInputError: a bad seed, option or spacing (the message says what is allowed).
@@ -156,8 +175,15 @@ def make_patient(
     check_phase(contrast)
     if storage not in STORAGE:
         raise InvalidInputError(f"storage must be one of {', '.join(STORAGE)}, not {storage!r}")
+    if rib_pairs not in RIB_BEARING:
+        raise InvalidInputError(f"rib_pairs must be one of {', '.join(map(str, RIB_BEARING))}, not {rib_pairs!r}")
+    if rib_pairs != 12 and not thoracic:
+        raise InvalidInputError("rib_pairs needs thoracic=True (the ribs lie above a lumbar field of view)")
     spec = PathologySpec.make(pathology, level, side, migration, severity)
-    morph = adjust_morphometry(sample_morphometry(int(seed), habitus), spec)
+    morph = sample_morphometry(int(seed), habitus)
+    if thoracic:
+        morph = with_thoracic(morph, rib_pairs)
+    morph = adjust_morphometry(morph, spec)
     rng = np.random.default_rng([int(seed), 303])
     spine = build_spine(morph)
     sac = build_dural_sac(spine, morph)
@@ -176,8 +202,9 @@ def make_patient(
     profile = spine_profile(spine)
     disc45 = spine.discs["L4-L5"].frame.origin_lps_mm
     crest_z = float(disc45[2] + np.clip(rng.normal(0.0, 4.0), -8, 8) + high_crest_raise_mm(spec))
-    # Field of view: T12-L1 to mid sacrum, the whole body width (a lumbar CT).
-    z_hi = float(spine.vertebrae["L1"].frame.point(0, 0, spine.vertebrae["L1"].h / 2)[2] + 28.0)
+    # Field of view: T12-L1 (T10-T11 with the thoracic option) to mid sacrum, the whole body width.
+    top = spine.vertebrae["T11" if thoracic else "L1"]
+    z_hi = float(top.frame.point(0, 0, top.h / 2)[2] + 28.0)
     z_lo = float(spine.vertebrae["S1"].frame.point(0, 0, spine.vertebrae["S1"].h / 2)[2] - 78.0)
     outline = BodyOutline(
         profile, morph.body_semi_axes_mm[0], morph.body_semi_axes_mm[1], morph.fat_thickness_mm, crest_z
@@ -229,6 +256,10 @@ def make_patient(
             paints.append(Paint(_VertebraShape(vert, voxel, morph, ()), vert.label, None, T_CANCELLOUS))
     for side_, ilium in ilia.items():
         paints.append(Paint(_IliumShape(ilium, voxel), f"hip_{side_}", None, T_CANCELLOUS))
+    for number, (name, length_mm) in enumerate(morph.extras.get("rib_length_mm", {}).items(), start=11):
+        for side_ in SIDES:
+            tube = rib(spine.vertebrae[name], side_, length_mm, f"rib_{side_}_{number}")
+            paints.append(Paint(tube, tube.name, _bone_hu_fn(voxel, 1.2, morph.cancellous_hu), T_CANCELLOUS))
     for lesion in lesions:
         if lesion.label == "facet_hypertrophy":
             paints.append(
@@ -511,7 +542,8 @@ def _truth(seed, morph, spine: Spine, sac: Tube, roots, ilia, lesions, spec, ct:
         )
     bone_fns = {}
     levels = {}
-    for level, disc in spine.discs.items():
+    for level in MOTION_LEVELS:  # the lumbar levels (no roots or sac are modelled above L1)
+        disc = spine.discs[level]
         upper, lower = spine.upper_lower(level)
         bone = _obstacle(
             spine, [upper.dims.name, lower.dims.name], [], [les for les in lesions if les.label == "facet_hypertrophy"]

@@ -1,4 +1,4 @@
-"""The lumbar column: vertebrae L1-S1 stacked along the lordosis, with discs and facet joints.
+"""The lumbar column: vertebrae L1-S1 (T11-S1 with the thoracic option) stacked along the lordosis, with discs and facet joints.
 
 The chain starts at the S1 superior endplate, tilted by the sacral slope, and goes up: each
 disc is a wedge of its segmental lordosis (Roussouly 2005) and its mid-height (Twomey 1987);
@@ -14,7 +14,7 @@ import numpy as np
 
 from kambin.phantom import sdf
 from kambin.phantom.frames import Frame, sagittal_axes, up_vector
-from kambin.phantom.morphometry import LEVELS_VERTEBRAE, MOTION_LEVELS, Morphometry
+from kambin.phantom.morphometry import LEVELS_VERTEBRAE, MOTION_LEVELS, THORACIC, THORACIC_MOTION_LEVELS, Morphometry
 from kambin.phantom.vertebra import FacetJoint, VertebraGeometry
 
 SIDES = {"left": 1, "right": -1}
@@ -98,7 +98,9 @@ def build_spine(morph: Morphometry, sap_extra_mm: dict[tuple[str, str], float] |
     frames["S1"] = Frame(point - up_vector(phi) * s1.body_height_mm / 2, sagittal_axes(phi))
     top_of["S1"] = (point.copy(), up_vector(phi))
     disc_frames: dict[str, tuple[Frame, float, float]] = {}
-    for level, upper in zip(reversed(MOTION_LEVELS), ("L5", "L4", "L3", "L2", "L1"), strict=True):
+    names = [n for n in THORACIC if n in dims] + list(LEVELS_VERTEBRAE)  # cranial first
+    levels = [lv for lv in THORACIC_MOTION_LEVELS if lv in morph.segments] + list(MOTION_LEVELS)
+    for level, upper in zip(reversed(levels), reversed(names[:-1]), strict=True):
         seg = morph.segments[level]
         phi_disc = phi - seg.lordosis_rad / 2
         disc_centre = point + up_vector(phi_disc) * seg.disc_height_mm / 2
@@ -125,11 +127,11 @@ def build_spine(morph: Morphometry, sap_extra_mm: dict[tuple[str, str], float] |
             label="vertebrae_" + name,
             is_sacrum=name == "S1",
         )
-        for name in LEVELS_VERTEBRAE
+        for name in names
     }
     discs: dict[str, DiscGeometry] = {}
     joints: dict[tuple[str, str], FacetJoint] = {}
-    for level in MOTION_LEVELS:
+    for level in levels:
         upper, lower = level.split("-")
         frame, height, lordosis = disc_frames[level]
         frame = moved(frame)
@@ -159,7 +161,7 @@ def build_spine(morph: Morphometry, sap_extra_mm: dict[tuple[str, str], float] |
             )
             vl.sap_joints[side] = joints[(level, side)]
             vu.iap_joints[side] = joints[(level, side)]
-    order = [vertebrae[name] for name in LEVELS_VERTEBRAE]
+    order = [vertebrae[name] for name in names]
     for i, vert in enumerate(order):
         vert.neighbours = tuple(order[j] for j in (i - 1, i + 1) if 0 <= j < len(order))
     return Spine(vertebrae=vertebrae, discs=discs, joints=joints)
