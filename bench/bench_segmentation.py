@@ -13,7 +13,8 @@
 - Naming (issue 21): on every real CT in ../shared/data/ct, with the hint its crop needs and without
   any, and on the phantoms (whole, and cropped to L1-L5 in a sample of the 48 storage orders, with
   and without a hint; and T11 to the sacrum with 11, 12 or 13 rib pairs, with and without a click
-  in L3), how many vertebrae were named right, left unnamed, or named wrong; baseline 0 wrong. And the 48 storage orders of sub-verse006 against its axial storage (Dice, target 0.98).
+  in L3), how many vertebrae were named right, left unnamed, or named wrong; baseline 0 wrong. And
+  the 48 storage orders of sub-verse006 against its axial storage (Dice, target 0.98).
 - Time and peak memory on a synthetic 512x512x400 lumbar CT at 0.7 mm (kambin.phantom), against
   issue 21's target (10 s, 4 GB on 2 cores) and, for speed, a plain SimpleITK threshold +
   connected-components pass on the same volume.

@@ -1,4 +1,5 @@
-"""The lumbar column: vertebrae L1-S1 (T11-S1 with the thoracic option) stacked along the lordosis, with discs and facet joints.
+"""The lumbar column: vertebrae L1-S1 (T11-S1 with the thoracic option) stacked along the
+lordosis, with discs and facet joints.
 
 The chain starts at the S1 superior endplate, tilted by the sacral slope, and goes up: each
 disc is a wedge of its segmental lordosis (Roussouly 2005) and its mid-height (Twomey 1987);
