@@ -125,3 +125,13 @@ def test_contrast_option_enhances_the_aorta_in_the_written_ct(tmp_path):
     assert aorta.any() and float(np.median(ct.voxels[aorta])) > 200
     assert run(["phantom", "-o", str(tmp_path / "bad"), "--contrast", "delayed"]) == 1
     assert not (tmp_path / "bad").exists()
+
+
+def test_thoracic_option_writes_the_lowest_ribs(tmp_path, capsys):
+    out = tmp_path / "thoracic"
+    assert run(["phantom", "-o", str(out), "--spacing", "3", "3", "3", "--thoracic", "--rib-pairs", "13"]) == 0
+    labels = read_volume(out / "labels.nii.gz").voxels
+    assert {32, 33, 247, 248} <= set(np.unique(labels).tolist())  # T12, T11 and the lumbar ribs
+    assert run(["phantom", "-o", str(tmp_path / "bad"), "--rib-pairs", "11"]) == 1
+    assert "needs thoracic" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

@@ -34,6 +34,10 @@ def phantom_command(
     contrast: str = typer.Option(
         "none", "--contrast", help="Intravenous contrast: none, arterial or venous (aorta, veins, kidneys enhanced)."
     ),
+    thoracic: bool = typer.Option(False, "--thoracic", help="T11 and T12 in view, with the lowest ribs."),
+    rib_pairs: int = typer.Option(
+        12, "--rib-pairs", help="With --thoracic: 12, 11 (no rib on T12) or 13 (a lumbar rib on L1)."
+    ),
 ) -> None:
     """Make a synthetic lumbar CT with its label map and ground truth (nerve roots, dural sac, Kambin's triangles)."""
     from kambin.atomic import check_new_directory
@@ -52,6 +56,8 @@ def phantom_command(
             spacing_mm=spacing,
             streaks=streaks,
             contrast=contrast,
+            thoracic=thoracic,
+            rib_pairs=rib_pairs,
         )
         write_patient(patient, output, dicom=dicom, preview=preview)
     shape = " x ".join(map(str, patient.ct.shape_ijk))
