@@ -13,7 +13,7 @@
 - Naming (issue 21): on every real CT in ../shared/data/ct, with the hint its crop needs and without
   any, and on the phantoms (whole, and cropped to L1-L5 in a sample of the 48 storage orders, with
   and without a hint; and T11 to the sacrum with 11, 12 or 13 rib pairs, with and without a click
-  in L3), how many vertebrae were named right, left unnamed, or named wrong; baseline 0 wrong. And
+  in L3; and a sacralised L5), how many vertebrae were named right, left unnamed, or named wrong; baseline 0 wrong. And
   the 48 storage orders of sub-verse006 against its axial storage (Dice, target 0.98).
 - Time and peak memory on a synthetic 512x512x400 lumbar CT at 0.7 mm (kambin.phantom), against
   issue 21's target (10 s, 4 GB on 2 cores) and, for speed, a plain SimpleITK threshold +
@@ -212,6 +212,7 @@ REAL_CTS = (
 
 #: (seed, rib pairs) of the thoracolumbar phantoms in the naming table.
 THORACIC_CASES = ((0, 12), (1, 11), (2, 13), (3, 12), (4, 11), (5, 13))
+SACRALISED_SEEDS = (0, 1, 2, 3)
 
 
 def _naming_line(report, case: str, hint: str, result, truth: np.ndarray, totals: dict) -> None:
@@ -293,6 +294,10 @@ def _naming(report) -> None:
         for hint, kwargs in (("none", {}), ("level-at-L3", {"level_at": [(l3, "L3")]})):
             result = segment_spine(patient.ct, **kwargs)
             _naming_line(report, f"phantom{seed}_ribs{rib_pairs}", hint, result, patient.labels.voxels, totals)
+    for seed in SACRALISED_SEEDS:  # L5 fused with the sacrum
+        patient = make_patient(seed, sacralised_l5=True, spacing_mm=(1.5, 1.5, 1.5))
+        _naming_line(report, f"phantom{seed}_sacralised", "none", segment_spine(patient.ct), patient.labels.voxels,
+                     totals)
     report(
         name="naming_wrong_total",
         value=totals.get("wrong", 0),

@@ -434,6 +434,18 @@ def test_thoracolumbar_phantom_is_named_by_sacrum_and_ribs_or_left_unnamed(rib_p
         assert set(level_naming(hinted.labels.voxels, truth).values()) == {"right"}
 
 
+def test_sacralised_l5_is_never_named_wrong():
+    """The phantom's sacralised L5 (its L5-S1 disc space ossified): L5 and S1 may read as one sacral
+    piece, and counting from it would name every level one too high. Each vertebra is named right
+    or left unnamed, never named wrong."""
+    from kambin.phantom import make_patient
+
+    patient = make_patient(1, sacralised_l5=True, spacing_mm=(1.5, 1.5, 1.5))
+    result = segment_spine(patient.ct)
+    outcomes = level_naming(result.labels.voxels, patient.labels.voxels)
+    assert outcomes and "wrong" not in outcomes.values(), (outcomes, result.identification)
+
+
 def test_a_missed_lumbosacral_disc_leaves_the_levels_unnamed():
     """Phantom seed 2 at 1.5 mm: the L5-S1 disc is not found, L5 and S1 make one segment that meets
     the ilia, and counting from it named every level one too high (L1 called L2). The sacral segment

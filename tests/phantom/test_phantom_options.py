@@ -87,3 +87,10 @@ def test_rib_pairs_need_the_thoracic_option_and_a_known_count():
         make_patient(0, thoracic=True, rib_pairs=14)
     with pytest.raises(InvalidInputError, match="needs thoracic=True"):
         make_patient(0, rib_pairs=11)
+
+
+def test_sacralised_l5_fills_the_lumbosacral_disc_space_with_bone(patient_factory):
+    plain, fused = patient_factory(0, 2.0), patient_factory(0, 2.0, sacralised_l5=True)
+    assert np.array_equal(plain.labels.voxels, fused.labels.voxels)
+    disc = ndi.binary_erosion(fused.labels.voxels == label_id("disc_L5_S1"))
+    assert float(np.median(plain.ct.voxels[disc])) < 120 < float(np.median(fused.ct.voxels[disc]))

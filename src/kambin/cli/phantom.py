@@ -38,6 +38,7 @@ def phantom_command(
     rib_pairs: int = typer.Option(
         12, "--rib-pairs", help="With --thoracic: 12, 11 (no rib on T12) or 13 (a lumbar rib on L1)."
     ),
+    sacralised_l5: bool = typer.Option(False, "--sacralised-l5", help="L5 fused with the sacrum (disc space ossified)."),
 ) -> None:
     """Make a synthetic lumbar CT with its label map and ground truth (nerve roots, dural sac, Kambin's triangles)."""
     from kambin.atomic import check_new_directory
@@ -58,6 +59,7 @@ def phantom_command(
             contrast=contrast,
             thoracic=thoracic,
             rib_pairs=rib_pairs,
+            sacralised_l5=sacralised_l5,
         )
         write_patient(patient, output, dicom=dicom, preview=preview)
     shape = " x ".join(map(str, patient.ct.shape_ijk))

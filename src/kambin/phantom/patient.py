@@ -137,6 +137,7 @@ def make_patient(
     storage: str = "axial",
     thoracic: bool = False,
     rib_pairs: int = 12,
+    sacralised_l5: bool = False,
 ) -> Patient:
     """Build a seeded synthetic lumbar patient; the same arguments give identical arrays.
 
@@ -163,6 +164,11 @@ def make_patient(
             patient with six lumbar vertebrae (T12 then bears the last ribs and is labelled T11
             here): the two cannot be told apart in this field of view, and the naming must not
             guess.
+        sacralised_l5: L5 fused with the sacrum: the L5-S1 disc space is bone (labelled as the
+            disc's place, `disc_L5_S1`, in the label map), so L5 and S1 read as one sacral piece
+            that meets the ilia, as in a sacralised L5 (Castellvi type IV; Castellvi AE et al.,
+            Spine 9(5), 1984, without the fused transverse processes). Counting from that piece
+            would name every level one too high.
 
     Raises:
         InvalidInputError: a bad seed, option or spacing (the message says what is allowed).
@@ -231,20 +237,17 @@ def make_patient(
     paints += muscles(spine, profile, outline, morph, z_lo, z_hi, crest_z)
     paints += _iliacus(ilia)
     paints += canal_paints(spine)
+    voxel = float(np.cbrt(np.prod(spacing)))
     for level_, disc in spine.discs.items():
         upper, lower = level_.split("-")
-        paints.append(
-            Paint(
-                FunctionShape(f"disc_{upper}_{lower}", *disc.bbox_lps(), disc.sdf),
-                f"disc_{upper}_{lower}",
-                _disc_hu(disc),
-                T_SOFT,
-            )
-        )
+        shape = FunctionShape(f"disc_{upper}_{lower}", *disc.bbox_lps(), disc.sdf)
+        if sacralised_l5 and level_ == "L5-S1":  # the disc space ossified: L5's body fused with S1's
+            paints.append(Paint(shape, shape.name, _bone_hu_fn(voxel, 1.0, morph.cancellous_hu), T_CANCELLOUS))
+        else:
+            paints.append(Paint(shape, shape.name, _disc_hu(disc), T_SOFT))
     for lesion in lesions:
         if lesion.label == "disc_herniation":
             paints.append(Paint(lesion.shape, lesion.label, 88.0, T_SOFT))
-    voxel = float(np.cbrt(np.prod(spacing)))
     for name, vert in spine.vertebrae.items():
         carve = roots[("S1", "left")], roots[("S1", "right")]
         if name == "S1":
