@@ -38,7 +38,7 @@ def phantom_command(
     rib_pairs: int = typer.Option(
         12, "--rib-pairs", help="With --thoracic: 12, 11 (no rib on T12) or 13 (a lumbar rib on L1)."
     ),
-    sacralised_l5: bool = typer.Option(False, "--sacralised-l5", help="L5 fused with the sacrum (disc space ossified)."),
+    sacralised_l5: bool = typer.Option(False, "--sacralised-l5", help="L5 fused with the sacrum (disc ossified)."),
 ) -> None:
     """Make a synthetic lumbar CT with its label map and ground truth (nerve roots, dural sac, Kambin's triangles)."""
     from kambin.atomic import check_new_directory
