@@ -110,7 +110,10 @@ def real_runs(shared_data):
     for case, (ct_path, truth_path, scheme) in REAL_CTS.items():
         ct = read_volume(shared_data / ct_path)
         truth = import_label_map(shared_data / truth_path, scheme, ct)
-        runs[(case, "none")] = (ct, truth, segment_spine(ct))
+        try:
+            runs[(case, "none")] = (ct, truth, segment_spine(ct))
+        except InvalidInputError as error:
+            runs[(case, "none")] = (ct, truth, error)
         hint = dict(HINTS.get(case, {}))
         if hint:
             if "level_at" in hint:
@@ -138,13 +141,13 @@ def test_no_real_ct_has_a_vertebra_named_wrong(real_runs):
     its hint every truth vertebra a reader can count carries its own name, or the hint is refused.
     TotalSegmentator's example shows only the lowest few millimetres of T11 (no disc above it to cut
     it off): counted into T12, it is not counted (under 15 ml in view). tptbox-sample (1.5 mm, 70 mm
-    tall, bodies of 150-210 HU) is segmented along its arches, its bodies mostly missed: a click in
-    its L3 body lies in no vertebra found and is refused (`segmentation.LEVEL_AT_REACH_MM`)."""
+    tall, bodies of 150-210 HU): the column found runs along its arches, not its bodies, and the
+    segmentation is refused, with a hint or without (`segmentation._check_column_in_bodies`)."""
     table = []
     for (case, hint), (ct, truth, result) in real_runs.items():
         if isinstance(result, InvalidInputError):
             table.append(f"{case:18s} {hint:14s} refused: {result}")
-            assert (case, hint) == ("tptbox-sample", "level_at=L3") and "lies in no vertebra found" in str(result)
+            assert case == "tptbox-sample" and "vertebral bodies were not found" in str(result), (case, result)
             continue
         outcome = level_naming(result.labels.voxels, truth.voxels)
         row = " ".join(f"{label_by_id(k).name.removeprefix('vertebrae_')}:{v}" for k, v in sorted(outcome.items()))
@@ -444,6 +447,23 @@ def test_sacralised_l5_is_never_named_wrong():
     result = segment_spine(patient.ct)
     outcomes = level_naming(result.labels.voxels, patient.labels.voxels)
     assert outcomes and "wrong" not in outcomes.values(), (outcomes, result.identification)
+
+
+@pytest.mark.parametrize(("options", "refused"), [({"osteoporosis": True}, True), ({"fracture": "L2"}, False)])
+def test_osteoporotic_bodies_are_refused_and_a_fracture_is_named_right(options, refused):
+    """Phantom seed 0 at 1.5 mm. Osteoporotic bodies (near 80 HU, as dark as the discs): the column
+    was found along the arches and every vertebra was named one level off; now the segmentation is
+    refused, saying the bodies were not found. A wedge compression fracture of L2 (half its
+    anterior height): every vertebra named right."""
+    from kambin.phantom import make_patient
+
+    patient = make_patient(0, spacing_mm=(1.5, 1.5, 1.5), **options)
+    if refused:
+        with pytest.raises(InvalidInputError, match="vertebral bodies were not found"):
+            segment_spine(patient.ct)
+        return
+    result = segment_spine(patient.ct)
+    assert result.named and set(level_naming(result.labels.voxels, patient.labels.voxels).values()) == {"right"}
 
 
 def test_a_missed_lumbosacral_disc_leaves_the_levels_unnamed():

@@ -94,3 +94,16 @@ def test_sacralised_l5_fills_the_lumbosacral_disc_space_with_bone(patient_factor
     assert np.array_equal(plain.labels.voxels, fused.labels.voxels)
     disc = ndi.binary_erosion(fused.labels.voxels == label_id("disc_L5_S1"))
     assert float(np.median(plain.ct.voxels[disc])) < 120 < float(np.median(fused.ct.voxels[disc]))
+
+
+def test_osteoporosis_darkens_the_bodies_and_a_fracture_wedges_one(patient_factory):
+    plain = patient_factory(0, 2.0)
+    weak = patient_factory(0, 2.0, osteoporosis=True)
+    broken = patient_factory(0, 2.0, fracture="L2")
+    l3 = ndi.binary_erosion(plain.labels.voxels == label_id("vertebrae_L3"), iterations=3)
+    assert float(np.median(weak.ct.voxels[l3])) < 110 < float(np.median(plain.ct.voxels[l3]))
+    before, after = plain.truth.vertebrae["L2"], broken.truth.vertebrae["L2"]
+    assert after.body_height_mm == pytest.approx(0.75 * before.body_height_mm)
+    assert broken.truth.vertebrae["L4"].body_height_mm == plain.truth.vertebrae["L4"].body_height_mm
+    with pytest.raises(InvalidInputError, match="fracture must be one of"):
+        make_patient(0, fracture="S1")

@@ -141,6 +141,14 @@ SACRUM_ABOVE_JOINT_MAX_MM = 25.0
 #: A segment this many times the median disc spacing holds two vertebrae: each is 30-40 mm with its
 #: disc from T10 to S1 (Panjabi 1992; Busscher et al., Eur Spine J 19(9), 2010), never 1.6 times another.
 SEGMENT_HEIGHT_MAX_RATIO = 1.6
+#: Fat on the smoothed CT (HU): subcutaneous, epidural and interlaminar fat read -150 to -30 (gas in
+#: a vacuum disc reads lower, disc and bone higher).
+FAT_HU = (-150.0, -30.0)
+#: The share of the column's length that may read fat (`_check_column_in_bodies`): partial volume at
+#: the edge of a vacuum disc's gas. Measured along columns through the bodies: 0-1.5 % (the shared
+#: real CTs, phantoms); along columns that followed the arches: 9-12 % (tptbox-sample, whose bodies
+#: read 150-210 HU; osteoporotic phantoms, bodies near 80 HU).
+COLUMN_MAX_FAT_FRACTION = 0.05
 #: A segment with fewer of its voxels than this above `bone.CORTEX_HU` has no cortex: no vertebra.
 #: Measured: real vertebrae 1.0-4.6 % (TotalSegmentator's example, 3 mm, smoothed; the partial T12
 #: at the scan's top 1.0 %), 4.5-12 % (VerSe, 1x1x3 mm), 21-36 % (tptbox-sample); the phantoms'
@@ -245,6 +253,7 @@ def segment_spine(
             f"{ct.source or 'the CT'}: no vertebral column found (no run of vertebral bodies with a disc "
             "between them); is this a CT of the lumbar spine?"
         )
+    _check_column_in_bodies(column, smoothed, ct.source or "the CT")
     # Crop to the column (speed), keeping the lateral bone needed to tell ribs.
     nx, ny, nz = bone.shape
     y_min = int(max(0, column.y_of_z[column.z_low : column.z_high + 1].min() - CROP_ANTERIOR_MM))
@@ -474,6 +483,29 @@ def _clear_joint_spaces(labels: np.ndarray, smoothed_hu: np.ndarray) -> None:
         & (smoothed_hu < SOFT_TISSUE_HU + HALF_MAXIMUM_FRACTION * (dimmer - SOFT_TISSUE_HU))
     )
     labels[gap] = 0
+
+
+def _check_column_in_bodies(column: Column, smoothed_hu: np.ndarray, source: str) -> None:
+    """Refuse (InvalidInputError) a column that does not run through the vertebral bodies.
+
+    Along the bodies and discs the CT reads bone, disc or, in a vacuum disc, gas; never fat. A column
+    that reads fat (FAT_HU) for more than COLUMN_MAX_FAT_FRACTION of its length runs through the
+    arches (the fat between the laminae, the canal's epidural fat): the bodies were too dark to be
+    found, and every segment and name drawn from such a column would be wrong (phantom with
+    osteoporotic bodies, seed 0 at 1.5 mm: every vertebra named one level off).
+    """
+    zs = np.arange(column.z_low, column.z_high + 1)
+    nx, ny, _ = smoothed_hu.shape
+    xs = np.clip(np.round(column.x_of_z[zs]).astype(int), 0, nx - 1)
+    ys = np.clip(np.round(column.y_of_z[zs]).astype(int), 0, ny - 1)
+    hu = smoothed_hu[xs, ys, zs]
+    fat = float(((hu > FAT_HU[0]) & (hu < FAT_HU[1])).mean())
+    if fat > COLUMN_MAX_FAT_FRACTION:
+        raise InvalidInputError(
+            f"{source}: the vertebral bodies were not found (the column found reads fat over {100 * fat:.0f} % of "
+            "its length: it runs through the arches, not the bodies; very dark, osteoporotic bodies?); no "
+            "segmentation"
+        )
 
 
 def _count_suspect(column: Column, joint: SacroiliacContact | None) -> str:

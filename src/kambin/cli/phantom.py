@@ -39,6 +39,8 @@ def phantom_command(
         12, "--rib-pairs", help="With --thoracic: 12, 11 (no rib on T12) or 13 (a lumbar rib on L1)."
     ),
     sacralised_l5: bool = typer.Option(False, "--sacralised-l5", help="L5 fused with the sacrum (disc ossified)."),
+    osteoporosis: bool = typer.Option(False, "--osteoporosis", help="Osteoporotic bone (bodies near 80 HU)."),
+    fracture: str | None = typer.Option(None, "--fracture", help="A vertebra with a wedge compression fracture."),
 ) -> None:
     """Make a synthetic lumbar CT with its label map and ground truth (nerve roots, dural sac, Kambin's triangles)."""
     from kambin.atomic import check_new_directory
@@ -60,6 +62,8 @@ def phantom_command(
             thoracic=thoracic,
             rib_pairs=rib_pairs,
             sacralised_l5=sacralised_l5,
+            osteoporosis=osteoporosis,
+            fracture=fracture,
         )
         write_patient(patient, output, dicom=dicom, preview=preview)
     shape = " x ".join(map(str, patient.ct.shape_ijk))

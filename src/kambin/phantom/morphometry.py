@@ -270,6 +270,36 @@ def with_thoracic(morph: Morphometry, rib_pairs: int = 12) -> Morphometry:
                    extras={**morph.extras, "rib_length_mm": ribs})
 
 
+#: Osteoporotic bone: trabecular attenuation of the bodies (mean, sd; HU) and the factor on cortical
+#: thickness. L1 trabecular attenuation under 110 HU is about 90 % specific for osteoporosis, and
+#: osteoporotic bodies read 50-100 HU (Pickhardt PJ et al., Ann Intern Med 2013;158:588-595); the
+#: cortex thins by about 40 % (Ritzel H et al., J Bone Miner Res 1997;12(1)).
+OSTEOPOROTIC_CANCELLOUS_HU = (80.0, 12.0)
+OSTEOPOROTIC_CORTEX_FACTOR = 0.6
+#: A wedge compression fracture: the anterior body height lost (Genant grade 3, severe: over 40 %;
+#: Genant HK et al., J Bone Miner Res 1993;8(9)), the posterior wall kept.
+FRACTURE_ANTERIOR_HEIGHT_LOSS = 0.5
+
+
+def osteoporotic(morph: Morphometry) -> Morphometry:
+    """`morph` with osteoporotic bone: low trabecular HU and a thinner cortex (own stream of the seed)."""
+    rng = np.random.default_rng([morph.seed, 104])
+    low = float(np.clip(_draw(rng, OSTEOPOROTIC_CANCELLOUS_HU, spread=1.0), 50.0, 110.0))
+    return replace(morph, cancellous_hu=low, extras={**morph.extras, "cortex_factor": OSTEOPOROTIC_CORTEX_FACTOR})
+
+
+def fractured(morph: Morphometry, vertebra: str) -> Morphometry:
+    """`morph` with a wedge compression fracture of `vertebra`: the anterior height loses
+    FRACTURE_ANTERIOR_HEIGHT_LOSS, the posterior wall none; the body becomes a wedge of the mean
+    height, anterior shorter (a local kyphosis)."""
+    dims = morph.vertebrae[vertebra]
+    h, depth = dims.body_height_mm, dims.body_depth_mm
+    loss = FRACTURE_ANTERIOR_HEIGHT_LOSS * h
+    wedge = -float(np.arctan2(loss, depth))  # negative: the anterior side shorter
+    broken = replace(dims, body_height_mm=h - loss / 2, body_wedge_rad=dims.body_wedge_rad + wedge)
+    return replace(morph, vertebrae={**morph.vertebrae, vertebra: broken})
+
+
 def sample_morphometry(seed: int, habitus: str = "average") -> Morphometry:
     """Sample one patient's morphometry from the cited tables; same seed, same numbers."""
     rng = np.random.default_rng([int(seed), 101])

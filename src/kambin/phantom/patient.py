@@ -20,6 +20,8 @@ from kambin.phantom.morphometry import (
     MOTION_LEVELS,
     RIB_BEARING,
     Morphometry,
+    fractured,
+    osteoporotic,
     sample_morphometry,
     with_thoracic,
 )
@@ -138,6 +140,8 @@ def make_patient(
     thoracic: bool = False,
     rib_pairs: int = 12,
     sacralised_l5: bool = False,
+    osteoporosis: bool = False,
+    fracture: str | None = None,
 ) -> Patient:
     """Build a seeded synthetic lumbar patient; the same arguments give identical arrays.
 
@@ -169,6 +173,10 @@ def make_patient(
             that meets the ilia, as in a sacralised L5 (Castellvi type IV; Castellvi AE et al.,
             Spine 9(5), 1984, without the fused transverse processes). Counting from that piece
             would name every level one too high.
+        osteoporosis: trabecular bone near 80 HU and a cortex 40 % thinner
+            (`morphometry.osteoporotic`).
+        fracture: a vertebra (L1-L5; T11 or T12 with `thoracic`) with a wedge compression fracture,
+            half its anterior height lost (`morphometry.fractured`).
 
     Raises:
         InvalidInputError: a bad seed, option or spacing (the message says what is allowed).
@@ -189,6 +197,13 @@ def make_patient(
     morph = sample_morphometry(int(seed), habitus)
     if thoracic:
         morph = with_thoracic(morph, rib_pairs)
+    if fracture is not None:
+        breakable = [v for v in morph.vertebrae if v != "S1"]
+        if fracture not in breakable:
+            raise InvalidInputError(f"fracture must be one of {', '.join(breakable)}, not {fracture!r}")
+        morph = fractured(morph, fracture)
+    if osteoporosis:
+        morph = osteoporotic(morph)
     morph = adjust_morphometry(morph, spec)
     rng = np.random.default_rng([int(seed), 303])
     spine = build_spine(morph)
@@ -384,7 +399,7 @@ class _VertebraShape:
     def hu(self, x, y, z, d):
         _, body = self.vert.sdf(x, y, z)
         in_body = body <= d + 0.4
-        thickness = np.where(in_body, 0.7, 2.2)
+        thickness = np.where(in_body, 0.7, 2.2) * self.morph.extras.get("cortex_factor", 1.0)
         canc = np.where(in_body, self.morph.cancellous_hu, self.morph.cancellous_hu + 150.0)
         if self.vert.is_sacrum:
             canc = canc - 30.0
