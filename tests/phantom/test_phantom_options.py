@@ -107,3 +107,18 @@ def test_osteoporosis_darkens_the_bodies_and_a_fracture_wedges_one(patient_facto
     assert broken.truth.vertebrae["L4"].body_height_mm == plain.truth.vertebrae["L4"].body_height_mm
     with pytest.raises(InvalidInputError, match="fracture must be one of"):
         make_patient(0, fracture="S1")
+
+
+def test_screws_are_metal_in_the_pedicles_joined_by_rods(patient_factory):
+    patient = patient_factory(0, 2.0, screws=("L4", "L5"))
+    labels = patient.labels.voxels
+    metal = labels == label_id("metal")
+    core = ndi.binary_erosion(metal)
+    assert float(np.median(patient.ct.voxels[core])) > 2500
+    pieces, count = ndi.label(metal, structure=np.ones((3, 3, 3), bool))
+    assert count == 2  # the two screws and the rod of each side are one piece per side
+    # the screws run through L4's and L5's pedicles and bodies: most of the metal replaced their bone
+    plain = patient_factory(0, 2.0)
+    assert np.isin(plain.labels.voxels[core], [label_id("vertebrae_L4"), label_id("vertebrae_L5")]).mean() > 0.5
+    with pytest.raises(InvalidInputError, match="screws must be distinct lumbar vertebrae"):
+        make_patient(0, screws=("S1",))

@@ -29,6 +29,7 @@ FAT = (0.98, 0.90, 0.62)
 SKIN = (0.95, 0.77, 0.66)
 PATHOLOGY = (0.95, 0.25, 0.65)
 LIGAMENT = (0.85, 0.80, 0.55)
+METAL = (0.55, 0.60, 0.65)
 
 LUMBAR_LEVELS = ("L1", "L2", "L3", "L4", "L5")
 VERTEBRAE = ("T10", "T11", "T12", "L1", "L2", "L3", "L4", "L5", "S1")
@@ -161,6 +162,7 @@ _FIXED = [
     Label(246, "facet_hypertrophy", "pathology", PATHOLOGY, "hypertrophied facet joint bone"),
     Label(247, "rib_left_13", "bone", BONE, "left 13th (lumbar) rib: a transitional rib on L1"),
     Label(248, "rib_right_13", "bone", BONE, "right 13th (lumbar) rib: a transitional rib on L1"),
+    Label(249, "metal", "implant", METAL, "metal implant (pedicle screws, rods, cages): over 2500 HU on CT"),
     Label(250, "muscle", "muscle", MUSCLE, "other skeletal muscle (abdominal wall, quadratus lumborum)"),
     Label(251, "subcutaneous_fat", "soft_tissue", FAT, "subcutaneous fat"),
     Label(252, "visceral_fat", "soft_tissue", FAT, "retroperitoneal and visceral fat"),

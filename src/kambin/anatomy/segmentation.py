@@ -141,6 +141,14 @@ SACRUM_ABOVE_JOINT_MAX_MM = 25.0
 #: A segment this many times the median disc spacing holds two vertebrae: each is 30-40 mm with its
 #: disc from T10 to S1 (Panjabi 1992; Busscher et al., Eur Spine J 19(9), 2010), never 1.6 times another.
 SEGMENT_HEIGHT_MAX_RATIO = 1.6
+#: Metal (`_label_metal`): titanium reads 3000 HU and more, steel and cobalt-chrome beyond the scale
+#: (3071), and no bone reaches 2500 (cortical bone is 1000-1900 HU). A voxel at the metal's edge,
+#: more than half metal, reads over 1500 HU beside bone (half of 3000 and half of 300 or more); such
+#: voxels next to metal are metal too, and so is cortex pressed against a screw (a rim a voxel thick).
+#: Not separated from metal: excreted contrast denser than 2500 HU (renal pelvis, bladder).
+METAL_HU = 2500.0
+METAL_EDGE_HU = 1500.0
+METAL_REACH_MM = 30.0
 #: Fat on the smoothed CT (HU): subcutaneous, epidural and interlaminar fat read -150 to -30 (gas in
 #: a vacuum disc reads lower, disc and bone higher).
 FAT_HU = (-150.0, -30.0)
@@ -177,6 +185,8 @@ class SpineSegmentation:
         pelvis: the hip bones labelled ("hip_left", "hip_right": registry ids 77, 78), when the
             sacrum and the ilia are in view; the iliac crest is their top
             (`anatomy.pelvis.iliac_crest_tops_lps_mm`).
+        implants: ["metal"] when metal (screws, rods) was found and labelled (registry id 249); the
+            vertebra it sits in keeps its label around it.
     """
 
     labels: Volume
@@ -187,10 +197,13 @@ class SpineSegmentation:
     warnings: list[str] = field(default_factory=list)
     disc_centres_lps_mm: list[list[float]] = field(default_factory=list)
     pelvis: list[str] = field(default_factory=list)
+    implants: list[str] = field(default_factory=list)
 
     def sidecar(self) -> dict[str, str]:
         """Label id (string) -> registry name, for the ids present."""
-        return sidecar([label_id(_registry_name(v)) for v in self.vertebrae] + [label_id(p) for p in self.pelvis])
+        return sidecar(
+            [label_id(_registry_name(v)) for v in self.vertebrae] + [label_id(n) for n in self.pelvis + self.implants]
+        )
 
 
 def _registry_name(vertebra: str) -> str:
@@ -362,6 +375,7 @@ def segment_spine(
         _peel_on_ct_grid(ct_labels, ct, [label_id(_registry_name(v)) for v in names])
     else:
         ct_labels = _labels_to_ct_grid(labels_work, ct)
+    implants = ["metal"] if _label_metal(ct_labels, ct) else []
     labels_ct = Volume(
         voxels=ct_labels,
         voxel_to_lps=ct.voxel_to_lps,
@@ -379,7 +393,31 @@ def segment_spine(
         warnings=warnings,
         disc_centres_lps_mm=discs_lps,
         pelvis=pelvis,
+        implants=implants,
     )
+
+
+def _label_metal(labels: np.ndarray, ct: Volume) -> bool:
+    """Label, in place, metal near the labelled bone as `metal`; the vertebra around keeps its label.
+
+    Metal is the CT above METAL_HU, and next to it (26-neighbours) above METAL_EDGE_HU, within the
+    labelled bone's bounding box widened by METAL_REACH_MM (rods stand off the laminae). Returns
+    whether any was found.
+    """
+    found = np.argwhere(labels > 0)
+    if len(found) == 0:
+        return False
+    reach = np.ceil(METAL_REACH_MM / np.asarray(ct.spacing_mm)).astype(int)
+    lo = np.maximum(found.min(axis=0) - reach, 0)
+    hi = np.minimum(found.max(axis=0) + reach + 1, labels.shape)
+    box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
+    hu = np.asarray(ct.voxels[box])
+    core = hu > METAL_HU
+    if not core.any():
+        return False
+    metal = core | (ndi.binary_dilation(core, structure=np.ones((3, 3, 3), bool)) & (hu > METAL_EDGE_HU))
+    labels[box][metal] = label_id("metal")
+    return True
 
 
 def _labels_to_ct_grid(labels_work: Volume, ct: Volume) -> np.ndarray:

@@ -41,6 +41,7 @@ def phantom_command(
     sacralised_l5: bool = typer.Option(False, "--sacralised-l5", help="L5 fused with the sacrum (disc ossified)."),
     osteoporosis: bool = typer.Option(False, "--osteoporosis", help="Osteoporotic bone (bodies near 80 HU)."),
     fracture: str | None = typer.Option(None, "--fracture", help="A vertebra with a wedge compression fracture."),
+    screws: str = typer.Option("", "--screws", help="Vertebrae with pedicle screws and rods, e.g. L4,L5."),
 ) -> None:
     """Make a synthetic lumbar CT with its label map and ground truth (nerve roots, dural sac, Kambin's triangles)."""
     from kambin.atomic import check_new_directory
@@ -64,6 +65,7 @@ def phantom_command(
             sacralised_l5=sacralised_l5,
             osteoporosis=osteoporosis,
             fracture=fracture,
+            screws=tuple(v.strip() for v in screws.split(",") if v.strip()),
         )
         write_patient(patient, output, dicom=dicom, preview=preview)
     shape = " x ".join(map(str, patient.ct.shape_ijk))

@@ -15,8 +15,10 @@ from kambin.phantom import ct as ctmod
 from kambin.phantom import measure
 from kambin.phantom.canal import canal_paints
 from kambin.phantom.contrast import check_phase, enhance
+from kambin.phantom.implants import METAL_HU, screws_and_rods
 from kambin.phantom.morphometry import (
     HABITUS,
+    LUMBAR,
     MOTION_LEVELS,
     RIB_BEARING,
     Morphometry,
@@ -40,6 +42,7 @@ from kambin.phantom.raster import Grid, Painter
 from kambin.phantom.ribs import rib
 from kambin.phantom.shapes import FunctionShape, Tube
 from kambin.phantom.soft_tissue import (
+    T_BONE,
     T_CANCELLOUS,
     T_FLUID,
     T_SOFT,
@@ -142,6 +145,7 @@ def make_patient(
     sacralised_l5: bool = False,
     osteoporosis: bool = False,
     fracture: str | None = None,
+    screws: tuple[str, ...] = (),
 ) -> Patient:
     """Build a seeded synthetic lumbar patient; the same arguments give identical arrays.
 
@@ -177,6 +181,8 @@ def make_patient(
             (`morphometry.osteoporotic`).
         fracture: a vertebra (L1-L5; T11 or T12 with `thoracic`) with a wedge compression fracture,
             half its anterior height lost (`morphometry.fractured`).
+        screws: vertebrae (L1-L5) with bilateral titanium pedicle screws, joined by a rod on each
+            side when there are two or more (`phantom.implants`), labelled `metal`.
 
     Raises:
         InvalidInputError: a bad seed, option or spacing (the message says what is allowed).
@@ -204,6 +210,9 @@ def make_patient(
         morph = fractured(morph, fracture)
     if osteoporosis:
         morph = osteoporotic(morph)
+    screws = tuple(screws)
+    if any(v not in LUMBAR for v in screws) or len(set(screws)) != len(screws):
+        raise InvalidInputError(f"screws must be distinct lumbar vertebrae ({', '.join(LUMBAR)}), not {screws!r}")
     morph = adjust_morphometry(morph, spec)
     rng = np.random.default_rng([int(seed), 303])
     spine = build_spine(morph)
@@ -274,6 +283,8 @@ def make_patient(
             paints.append(Paint(_VertebraShape(vert, voxel, morph, ()), vert.label, None, T_CANCELLOUS))
     for side_, ilium in ilia.items():
         paints.append(Paint(_IliumShape(ilium, voxel), f"hip_{side_}", None, T_CANCELLOUS))
+    for tube in screws_and_rods(spine, screws):
+        paints.append(Paint(tube, tube.name, METAL_HU, T_BONE))
     for number, (name, length_mm) in enumerate(morph.extras.get("rib_length_mm", {}).items(), start=11):
         for side_ in SIDES:
             tube = rib(spine.vertebrae[name], side_, length_mm, f"rib_{side_}_{number}")

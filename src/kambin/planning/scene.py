@@ -386,8 +386,8 @@ def _groups(ids: dict[str, int], geometry: LevelGeometry, side: str) -> dict[str
             groups["other_roots"].append(i)
         elif name in ("dural_sac", "cauda_equina", "spinal_cord"):
             groups["dural_sac"].append(i)
-        elif name.startswith("vertebrae_") or name in ("sacrum", "facet_hypertrophy") or name.startswith("rib_"):
-            groups["bone"].append(i)
+        elif name.startswith(("vertebrae_", "rib_")) or name in ("sacrum", "facet_hypertrophy", "metal"):
+            groups["bone"].append(i)  # metal (screws, rods) blocks a path as bone does, and is never removed
         elif name.startswith("hip_"):
             groups["iliac_crest"].append(i)
         elif name in ("peritoneal_cavity", "colon", "small_bowel", "duodenum"):
