@@ -91,6 +91,7 @@ def segment_command(
         "sidecar": str(json_path),
         "vertebrae": result.vertebrae,
         "pelvis": result.pelvis,
+        "implants": result.implants,
         "levels_picture": str(picture_path),
         "named": result.named,
         "identification": result.identification,
@@ -107,6 +108,8 @@ def segment_command(
     console.print(f"vertebrae: {' '.join(result.vertebrae)}", highlight=False)
     if result.pelvis:
         console.print(f"pelvis: {' '.join(result.pelvis)}", highlight=False)
+    if result.implants:
+        console.print("metal (screws, rods) labelled as metal, id 249", highlight=False)
     if result.named:
         console.print(f"named by: {result.identification} (confidence {result.confidence:.2f})", highlight=False)
     for warning in result.warnings:
