@@ -122,3 +122,26 @@ def test_screws_are_metal_in_the_pedicles_joined_by_rods(patient_factory):
     assert np.isin(plain.labels.voxels[core], [label_id("vertebrae_L4"), label_id("vertebrae_L5")]).mean() > 0.5
     with pytest.raises(InvalidInputError, match="screws must be distinct lumbar vertebrae"):
         make_patient(0, screws=("S1",))
+
+
+def _coronal_tilt_deg(normal) -> float:
+    normal = np.asarray(normal)
+    return float(np.degrees(np.arctan2(normal[0], normal[2])))
+
+
+@pytest.mark.parametrize("cobb", [40.0, -25.0])
+def test_scoliosis_bends_the_lumbar_spine_to_its_cobb_angle(patient_factory, cobb):
+    """The Cobb angle between L1's upper and L5's lower endplate, measured on the truth, is the one
+    asked for; the sign gives the side of the convexity (the apex, L3, shifted toward it); the
+    sacrum stays level."""
+    patient = patient_factory(0, 2.0, scoliosis=cobb)
+    vertebrae = patient.truth.vertebrae
+    measured = _coronal_tilt_deg(vertebrae["L5"].inferior_endplate_normal_lps) - _coronal_tilt_deg(
+        vertebrae["L1"].superior_endplate_normal_lps
+    )
+    assert abs(measured - cobb) < 3.0, measured
+    shift = vertebrae["L3"].body_centre_lps_mm[0] - patient_factory(0, 2.0).truth.vertebrae["L3"].body_centre_lps_mm[0]
+    assert np.sign(shift) == np.sign(cobb) and abs(shift) > 5.0  # +x is the patient's left
+    assert abs(_coronal_tilt_deg(vertebrae["S1"].superior_endplate_normal_lps)) < 1e-6
+    with pytest.raises(InvalidInputError, match="Cobb angle must be 0 to 40"):
+        make_patient(0, scoliosis=50.0)

@@ -42,6 +42,9 @@ def phantom_command(
     osteoporosis: bool = typer.Option(False, "--osteoporosis", help="Osteoporotic bone (bodies near 80 HU)."),
     fracture: str | None = typer.Option(None, "--fracture", help="A vertebra with a wedge compression fracture."),
     screws: str = typer.Option("", "--screws", help="Vertebrae with pedicle screws and rods, e.g. L4,L5."),
+    scoliosis: float = typer.Option(
+        0.0, "--scoliosis", help="Cobb angle (deg, to 40) of a lumbar curve convex left (negative: right)."
+    ),
 ) -> None:
     """Make a synthetic lumbar CT with its label map and ground truth (nerve roots, dural sac, Kambin's triangles)."""
     from kambin.atomic import check_new_directory
@@ -66,6 +69,7 @@ def phantom_command(
             osteoporosis=osteoporosis,
             fracture=fracture,
             screws=tuple(v.strip() for v in screws.split(",") if v.strip()),
+            scoliosis=scoliosis,
         )
         write_patient(patient, output, dicom=dicom, preview=preview)
     shape = " x ".join(map(str, patient.ct.shape_ijk))

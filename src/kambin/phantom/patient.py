@@ -40,6 +40,7 @@ from kambin.phantom.pelvis import Ilium, build_ilia
 from kambin.phantom.profile import spine_profile
 from kambin.phantom.raster import Grid, Painter
 from kambin.phantom.ribs import rib
+from kambin.phantom.scoliosis import bend
 from kambin.phantom.shapes import FunctionShape, Tube
 from kambin.phantom.soft_tissue import (
     T_BONE,
@@ -146,6 +147,7 @@ def make_patient(
     osteoporosis: bool = False,
     fracture: str | None = None,
     screws: tuple[str, ...] = (),
+    scoliosis: float = 0.0,
 ) -> Patient:
     """Build a seeded synthetic lumbar patient; the same arguments give identical arrays.
 
@@ -183,6 +185,8 @@ def make_patient(
             half its anterior height lost (`morphometry.fractured`).
         screws: vertebrae (L1-L5) with bilateral titanium pedicle screws, joined by a rod on each
             side when there are two or more (`phantom.implants`), labelled `metal`.
+        scoliosis: the Cobb angle (degrees, up to 40) of a lumbar C-curve convex to the patient's
+            left (negative: to the right), with axial rotation (`phantom.scoliosis`).
 
     Raises:
         InvalidInputError: a bad seed, option or spacing (the message says what is allowed).
@@ -216,6 +220,8 @@ def make_patient(
     morph = adjust_morphometry(morph, spec)
     rng = np.random.default_rng([int(seed), 303])
     spine = build_spine(morph)
+    if scoliosis:
+        bend(spine, abs(float(scoliosis)), "left" if scoliosis > 0 else "right")
     sac = build_dural_sac(spine, morph)
     lesions: list[Lesion] = []
     if spec.zone:
