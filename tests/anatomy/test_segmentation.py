@@ -409,10 +409,21 @@ def test_contrast_enhanced_organs_are_not_bone_and_the_levels_hold():
 def test_a_missed_lumbosacral_disc_leaves_the_levels_unnamed():
     """Phantom seed 2 at 1.5 mm: the L5-S1 disc is not found, L5 and S1 make one segment that meets
     the ilia, and counting from it named every level one too high (L1 called L2). The sacral segment
-    reaching 39 mm above its sacroiliac joints gives it away (`segmentation._count_suspect`)."""
+    reaching 39 mm above its sacroiliac joints gives it away (`segmentation._count_suspect`). A click
+    in L3 is obeyed above that segment, which is left unlabelled (it had been named L5 whole); a click
+    inside it is refused (`segmentation._named_short_of`)."""
     from kambin.phantom import make_patient
 
     patient = make_patient(2, spacing_mm=(1.5, 1.5, 1.5))
+    truth = patient.labels.voxels
     result = segment_spine(patient.ct)
     assert not result.named and "above its sacroiliac joints" in result.identification, result.identification
-    assert "wrong" not in level_naming(result.labels.voxels, patient.labels.voxels).values()
+    assert "wrong" not in level_naming(result.labels.voxels, truth).values()
+    l3 = tuple(patient.truth.vertebrae["L3"].body_centre_lps_mm)
+    hinted = segment_spine(patient.ct, level_at=[(l3, "L3")])
+    outcomes = level_naming(hinted.labels.voxels, truth)
+    assert hinted.named and set(outcomes.values()) == {"right"} and len(outcomes) == 4, outcomes  # L1-L4
+    assert any("not labelled" in w and "sacroiliac" in w for w in hinted.warnings), hinted.warnings
+    l5 = tuple(patient.truth.vertebrae["L5"].body_centre_lps_mm)
+    with pytest.raises(InvalidInputError, match="cannot be trusted as one vertebra"):
+        segment_spine(patient.ct, level_at=[(l5, "L5")])

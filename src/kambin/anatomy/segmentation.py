@@ -287,10 +287,11 @@ def segment_spine(
     # ribs, and the user's hints resolved to segments (`anatomy.identification`).
     x_mid_crop = x_mid - x_min
     ilia = iliac_components(other, WORKING_SPACING_MM)
-    labels, column, suspect = _drop_segments_without_cortex(labels, column, (voxels if thin else smoothed)[box])
+    labels, column, suspect, broken = _drop_segments_without_cortex(labels, column, (voxels if thin else smoothed)[box])
     count = len(column.discs) + 1
     joint = sacral_segment(labels, ilia, count, x_mid_crop, WORKING_SPACING_MM)
-    suspect = suspect or _count_suspect(column, joint)
+    if not suspect:
+        suspect, broken = _count_suspect(column, joint)
     sacral = None if joint is None or suspect else joint.segment
     present = [n for n in range(1, count + 1) if (labels == n).sum() > 1000 * MIN_SEGMENT_MM / 8]
     shape = bool(
@@ -314,6 +315,10 @@ def segment_spine(
     ]
     naming = name_segments(evidence, anchors)
     names_per_segment = list(naming.names)
+    warnings = list(naming.warnings) + list(ct.warnings)
+    if broken is not None and naming.named and anchors:
+        names_per_segment = _named_short_of(names_per_segment, broken, [a.segment + 1 for a in anchors], suspect,
+                                            warnings)
     # Segments below the one named S1 (S2-S5, cut off by a remnant S1-S2 disc) are the sacrum's.
     sacral_discs: tuple[Disc, ...] = ()
     top_disc: Disc | None = None
@@ -326,7 +331,6 @@ def segment_spine(
         names_per_segment = names_per_segment[:s1]
         count = s1
     split_sacrum = top_disc is not None and (sacral is not None or shape)
-    warnings = list(naming.warnings) + list(ct.warnings)
     thoracic = _thoracic_segments(naming, evidence)
     _cut_ribs(labels, thoracic, column.x_of_z - x_min)
     _cut_rib_heads(labels, thoracic, column.x_of_z - x_min, column.y_of_z - y_min)
@@ -546,8 +550,33 @@ def _check_column_in_bodies(column: Column, smoothed_hu: np.ndarray, source: str
         )
 
 
-def _count_suspect(column: Column, joint: SacroiliacContact | None) -> str:
-    """Why the count of segments along the column cannot be trusted, or "".
+def _named_short_of(
+    names: list[str | None], broken: int, anchors: list[int], reason: str, warnings: list[str]
+) -> list[str | None]:
+    """Names counted from a hint hold only on the hint's side of a segment that breaks the count.
+
+    A hint is obeyed, but it cannot mend the segmentation: a segment holding two vertebrae (or a
+    vessel counted as one) shifts every name counted across it. So that segment (1-based, cranial
+    first) and every one beyond it from the hint are left unlabelled, with a warning; a hint inside
+    it is refused (InvalidInputError). Phantom seed 2 at 1.5 mm, L5 and S1 in one segment: a click
+    in L3 had named that segment L5.
+    """
+    if broken in anchors:
+        raise InvalidInputError(
+            f"the hint names segment {broken} (cranial first), which cannot be trusted as one vertebra: {reason}"
+        )
+    names = list(names)
+    dropped = [n for n in range(1, len(names) + 1) if n == broken or (n > broken and all(a < broken for a in anchors))
+               or (n < broken and all(a > broken for a in anchors))]
+    for n in dropped:
+        names[n - 1] = None
+    warnings.append(f"segments {', '.join(map(str, dropped))} (cranial first) not labelled: {reason}")
+    return names
+
+
+def _count_suspect(column: Column, joint: SacroiliacContact | None) -> tuple[str, int | None]:
+    """Why the count of segments along the column cannot be trusted, or "", and the segment (1-based,
+    cranial first) that breaks it.
 
     Two vertebrae left in one segment (a disc the column search missed) shift every name counted
     across them by a level. Caught where it shows: a segment more than SEGMENT_HEIGHT_MAX_RATIO times
@@ -563,25 +592,27 @@ def _count_suspect(column: Column, joint: SacroiliacContact | None) -> str:
             return (
                 f"segment {tallest + 2} (cranial first) is {gaps[tallest]:.0f} mm tall, against {np.median(gaps):.0f} "
                 "for the others (two vertebrae with a disc missed between them?), so the count cannot be trusted"
-            )
+            ), tallest + 2
     if joint is not None and joint.segment >= 2:
         above = (zs[joint.segment - 2] - joint.top_z) * WORKING_SPACING_MM
         if above > SACRUM_ABOVE_JOINT_MAX_MM:
             return (
                 f"the segment meeting the ilia reaches {above:.0f} mm above its sacroiliac joints (L5 and S1 in "
                 "one segment, a disc missed?), so the count from the sacrum cannot be trusted"
-            )
-    return ""
+            ), joint.segment
+    return "", None
 
 
-def _drop_segments_without_cortex(labels: np.ndarray, column: Column, hu: np.ndarray) -> tuple[np.ndarray, Column, str]:
+def _drop_segments_without_cortex(
+    labels: np.ndarray, column: Column, hu: np.ndarray
+) -> tuple[np.ndarray, Column, str, int | None]:
     """Unlabel, in place, segments with (almost) no cortex: an enhanced vessel split off as a segment.
 
     A segment with under MIN_CORTEX_FRACTION of its voxels above `bone.CORTEX_HU` is no vertebra. At an
     end of the column it is dropped with its disc, so the count from the other end holds (the
     phantom's enhanced aorta, running on above L1, made a "T12" of its own); in the middle it is
-    unlabelled and the count across it is suspect: the reason is returned for the naming
-    (`identification.Evidence.suspect`), which then names nothing from the cues.
+    unlabelled and the count across it is suspect: the reason and the segment are returned for the
+    naming (`identification.Evidence.suspect`), which then names nothing from the cues.
     """
     count = len(column.discs) + 1
     fractions = ndi.mean(hu > CORTEX_HU, labels, index=np.arange(1, count + 1))
@@ -599,13 +630,13 @@ def _drop_segments_without_cortex(labels: np.ndarray, column: Column, hu: np.nda
         labels[labels > last] = 0
         labels[labels > 0] -= first - 1
         column = replace(column, discs=column.discs[first - 1 : last - 1])
+    if not middle:
+        return labels, column, "", None
     suspect = (
         f"segment {middle[0] - first + 1} (cranial first) has no cortex (an enhanced vessel or organ?), so "
         "the count across it cannot be trusted"
-        if middle
-        else ""
     )
-    return labels, column, suspect
+    return labels, column, suspect, middle[0] - first + 1
 
 
 def _segment_at(labels: np.ndarray, ijk: np.ndarray, xyz: Sequence[float]) -> int:
