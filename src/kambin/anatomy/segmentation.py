@@ -566,8 +566,13 @@ def _named_short_of(
             f"the hint names segment {broken} (cranial first), which cannot be trusted as one vertebra: {reason}"
         )
     names = list(names)
-    dropped = [n for n in range(1, len(names) + 1) if n == broken or (n > broken and all(a < broken for a in anchors))
-               or (n < broken and all(a > broken for a in anchors))]
+    hints_cranial = all(a < broken for a in anchors)  # every hint above the broken segment
+    hints_caudal = all(a > broken for a in anchors)
+    dropped = [
+        n
+        for n in range(1, len(names) + 1)
+        if n == broken or (hints_cranial and n > broken) or (hints_caudal and n < broken)
+    ]
     for n in dropped:
         names[n - 1] = None
     warnings.append(f"segments {', '.join(map(str, dropped))} (cranial first) not labelled: {reason}")
