@@ -3,8 +3,8 @@ heads, in titanium (over 3000 HU on CT; clipped at 3071, the scanners' usual cei
 
 A lumbar pedicle screw is 6.5 mm across and 40-50 mm long, set along the pedicle's axis from its
 entry at the base of the superior articular process; its polyaxial head (tulip) stands some 10 mm
-proud of the bone and holds a 5.5 mm rod (e.g. Kim YJ et al., Spine 29(3), 2004, on screw lengths;
-manufacturers' 5.5 mm rod systems). The screw follows the phantom's own pedicle axis
+proud of the bone and holds a 5.5 mm rod (the common sizes of lumbar screw-rod systems in
+manufacturers' catalogues; not a cited measurement). The screw follows the phantom's own pedicle axis
 (`VertebraGeometry.pedicle_axis`), so it lies inside the pedicle as a well-placed screw does.
 """
 
