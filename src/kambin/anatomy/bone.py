@@ -67,6 +67,18 @@ def with_cortex(mask: np.ndarray, smoothed_hu: np.ndarray) -> np.ndarray:
     return keep[pieces]
 
 
+def mask_box(mask: np.ndarray) -> tuple[slice, ...] | None:
+    """The bounding box of a boolean mask's True voxels (None if there are none), from its axis
+    projections: ten times faster than `ndi.find_objects` or `np.argwhere` on a whole CT grid."""
+    box = []
+    for axis in range(mask.ndim):
+        along = np.flatnonzero(mask.any(axis=tuple(a for a in range(mask.ndim) if a != axis)))
+        if along.size == 0:
+            return None
+        box.append(slice(int(along[0]), int(along[-1]) + 1))
+    return tuple(box)
+
+
 def edge_window_voxels(spacing_mm: float) -> int:
     """EDGE_WINDOW_MM in voxels of `spacing_mm`: odd, at least 3."""
     return max(3, int(round(EDGE_WINDOW_MM / spacing_mm)) | 1)
@@ -166,3 +178,70 @@ def midline_x(bone: np.ndarray, block: int = 30, reach: int = 80, margin: int = 
         return np.full(nz, nx / 2.0)
     xs_smooth = ndi.median_filter(np.asarray(xs, dtype=float), size=3, mode="nearest")
     return np.interp(np.arange(nz), centres, xs_smooth)
+
+
+#: The cortical shell (`within_cortex`): a voxel of the bone mask is inside a shell when, along at
+#: least SHELL_MIN_RAYS of the six axis directions, the run of mask voxels from it meets a voxel
+#: SHELL_MARGIN_HU brighter than itself and as dense as SHELL_WALL_HU. Cancellous bone is a
+#: valley walled by cortex on every side (a gap in the wall, the basivertebral foramen or a nutrient
+#: canal, spoils one or two rays); an enhanced vessel or organ touching a vertebra is a plateau,
+#: walled only towards the bone it touches (without a wall's density, the dim partial-volume rim of
+#: a vessel would count its own brighter lumen as a wall). The margin is about three times the
+#: noise left on the smoothed CT of a routine scan; four rays of six leave two for gaps.
+#: SHELL_REACH_MM: the shell's own cortex and blur halo, next to the enclosed voxels, are given back
+#: by a geodesic dilation of this reach within the mask (it also gives back this much of a vessel
+#: where it touches the bone). Phantom seed 0, venous contrast, 1 mm: aorta 87 % -> 0.0 % of its
+#: voxels labelled bone, mean vertebra Dice 0.865 -> 0.987 (L4 0.48 -> 0.99). Thick slices do not
+#: resolve the wall (VerSe, 1x1x3 mm: a third of the bodies' bone inside a shell), and there the cut
+#: is not made (`segmentation._keep_within_cortex`).
+SHELL_MARGIN_HU = 60.0
+SHELL_MIN_RAYS = 4
+SHELL_REACH_MM = 1.0
+#: A wall is at least this dense: above an enhanced aorta in the arterial phase (250-350 HU, Bae 2010,
+#: see CORTEX_HU) and below the cortex of a 1.5 mm CT, which its blur lowers: on phantom seed 0 at 1.5
+#: mm the bodies' share inside a shell is 0.98 / 0.95 / 0.90 / 0.77 with walls of 350 / 400 / 450 /
+#: 500 HU (at 1 mm 0.99 for all).
+SHELL_WALL_HU = 400.0
+
+
+def _max_within_run_so_far(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Along the last axis: the maximum of `values` over the run of `mask` voxels up to each voxel.
+
+    One cumulative maximum: each value is offset by its run's number along the line (runs are
+    numbered in order), so the maximum never carries from one run into the next. `values` are
+    0 .. 8191 (13 bits); a line is at most 2**18 voxels.
+    """
+    start = np.ones(mask.shape, dtype=bool)
+    start[..., 1:] = ~(mask[..., 1:] & mask[..., :-1])
+    run = np.cumsum(start, axis=-1, dtype=np.int32) << 13
+    return np.maximum.accumulate(np.where(mask, values, 0) + run, axis=-1) - run
+
+
+def rays_to_brighter(mask: np.ndarray, hu: np.ndarray, margin_hu: float, wall_hu: float = -4096.0) -> np.ndarray:
+    """Per voxel of `mask`: along how many of the six axis directions the run of mask voxels from
+    it (itself included) reaches a wall: a voxel at least `margin_hu` brighter than it and at least
+    `wall_hu` (0 outside the mask)."""
+    scaled = np.clip(np.rint(hu), -4096, 4095).astype(np.int32) + 4096  # 0 .. 8191
+    walls = np.where(hu >= wall_hu, scaled, 0)
+    margin = int(round(margin_hu))
+    count = np.zeros(mask.shape, dtype=np.int8)
+    for axis in range(3):
+        m = np.moveaxis(mask, axis, -1)
+        v = np.moveaxis(scaled, axis, -1)
+        w = np.moveaxis(walls, axis, -1)
+        behind = _max_within_run_so_far(m, w)
+        ahead = _max_within_run_so_far(m[..., ::-1], w[..., ::-1])[..., ::-1]
+        hits = (m & (behind >= v + margin)).astype(np.int8) + (m & (ahead >= v + margin)).astype(np.int8)
+        count += np.moveaxis(hits, -1, axis)
+    return count
+
+
+def within_cortex(mask: np.ndarray, smoothed_hu: np.ndarray, spacing_mm: float) -> np.ndarray:
+    """The part of `mask` inside a cortical shell (see SHELL_MIN_RAYS): its voxels walled by brighter
+    bone on SHELL_MIN_RAYS sides or denser than CORTEX_HU, in pieces that hold such dense bone,
+    grown back by SHELL_REACH_MM within the mask."""
+    rays = rays_to_brighter(mask, smoothed_hu, SHELL_MARGIN_HU, wall_hu=SHELL_WALL_HU)
+    core = mask & ((rays >= SHELL_MIN_RAYS) | (smoothed_hu > CORTEX_HU))
+    core = with_cortex(core, smoothed_hu)
+    reach = max(1, int(round(SHELL_REACH_MM / spacing_mm)))
+    return ndi.binary_dilation(core, iterations=reach, mask=mask)

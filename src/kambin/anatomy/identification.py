@@ -143,8 +143,8 @@ def rib_sides(
     pieces, n = ndi.label(candidates)
     if n == 0:
         return [tuple(r) for r in result]
-    near_distance, near_index = ndi.distance_transform_edt(labels == 0, return_indices=True)
     boxes = ndi.find_objects(pieces)
+    reach = int(np.ceil(RIB_HEAD_MAX_GAP_MM)) + 1
     for k, box in enumerate(boxes, start=1):
         if box is None:
             continue
@@ -158,11 +158,20 @@ def rib_sides(
         lateral = points[:, 0] - x_mid[points[:, 2]]
         if np.abs(lateral).max() < RIB_MIN_REACH_MM or np.ptp(np.sign(lateral)) > 0:
             continue
-        gaps = near_distance[tuple(points.T)]
+        # Distances to the nearest vertebra within the piece's box widened by the largest gap that
+        # counts: exact up to that gap (anything nearer lies inside), and a fraction of one
+        # transform over the whole grid.
+        near = tuple(slice(max(0, b.start - reach), b.stop + reach) for b in box)
+        if not labels[near].any():
+            continue
+        corner = np.array([b.start for b in near])
+        distance, index = ndi.distance_transform_edt(labels[near] == 0, return_indices=True)
+        local = tuple((points - corner).T)
+        gaps = distance[local]
         head = int(np.argmin(gaps))
         if gaps[head] > RIB_HEAD_MAX_GAP_MM or abs(lateral[head]) < 10:
             continue
-        target = tuple(near_index[:, points[head, 0], points[head, 1], points[head, 2]])
+        target = tuple(index[(slice(None), *(points[head] - corner))] + corner)
         segment = int(labels[target])
         if 1 <= segment <= count:
             result[segment - 1][0 if lateral[head] > 0 else 1] = True

@@ -37,9 +37,11 @@ from kambin.anatomy.bone import (
     below_edge_level,
     bone_mask,
     edge_window_voxels,
+    mask_box,
     midline_x,
     smooth_hu,
     with_cortex,
+    within_cortex,
 )
 from kambin.anatomy.column import Column, Disc, find_column
 from kambin.anatomy.identification import Anchor, Evidence, Naming, has_sacrum, hint_anchors, name_segments, rib_sides
@@ -152,6 +154,12 @@ METAL_REACH_MM = 30.0
 #: Slices (or voxels) thicker than this (mm) are segmented with a warning: issue 21 asks for 3 mm
 #: and a graceful 5 mm; a lumbar disc is 8-12 mm tall and a facet joint space 1-4 mm wide.
 THICK_WARNING_MM = 3.0
+#: The cortical-shell cut (`_keep_within_cortex`) is trusted where at least this fraction of the
+#: bone within BODY_CORE_RADIUS_MM of the body centre line lies inside a shell (the phantoms:
+#: 0.99+); and it is worth a warning, where not trusted, when it would remove more than SHELL_WARN_ML.
+SHELL_MIN_BODY_FRACTION = 0.9
+BODY_CORE_RADIUS_MM = 10.0
+SHELL_WARN_ML = 5.0
 #: Fat on the smoothed CT (HU): subcutaneous, epidural and interlaminar fat read -150 to -30 (gas in
 #: a vacuum disc reads lower, disc and bone higher).
 FAT_HU = (-150.0, -30.0)
@@ -278,12 +286,13 @@ def segment_spine(
     x_max = int(min(nx, x_mid.max() + CROP_LATERAL_MM + 1))
     box = (slice(x_min, x_max), slice(y_min, y_max), slice(0, nz))
     offset = np.array([x_min, y_min, 0], dtype=float)
+    thin = float(ct.spacing_mm.max()) <= THIN_VOXEL_MM
+    shell_warning = _keep_within_cortex(bone, box, smoothed, column, offset, thin)
     # The vertebrae's own edges: the threshold with the blur halo peeled (`bone.bone_mask`), on
     # the crop only (the peel's 5 mm maximum filter is the costliest step on the whole grid).
     bone_crop = bone_mask(smoothed[box], WORKING_SPACING_MM) & bone[box]
     # The split's joint spaces (`vertebra_split`) on the unsmoothed CT where its voxels can show a
     # joint space (see THIN_VOXEL_MM), else on the smoothed one.
-    thin = float(ct.spacing_mm.max()) <= THIN_VOXEL_MM
     labels, other = split_vertebrae((voxels if thin else smoothed)[box], bone_crop, column, offset, thin_voxels=thin)
 
     # The naming cues: the sacrum (the segment meeting both ilia at the sacroiliac joints), the last
@@ -318,7 +327,7 @@ def segment_spine(
     ]
     naming = name_segments(evidence, anchors)
     names_per_segment = list(naming.names)
-    warnings = list(naming.warnings) + list(ct.warnings)
+    warnings = list(naming.warnings) + list(ct.warnings) + ([shell_warning] if shell_warning else [])
     coarsest = float(np.max(ct.spacing_mm))
     if coarsest > THICK_WARNING_MM:
         warnings.append(
@@ -385,7 +394,7 @@ def segment_spine(
     labels_work = work.with_voxels(out_work, modality="SEG")
     if thin:
         ct_labels = resample_like(labels_work, ct, "nearest", fill_value=0).voxels.astype(np.uint8)
-        _peel_on_ct_grid(ct_labels, ct, [label_id(_registry_name(v)) for v in names])
+        _peel_on_ct_grid(ct_labels, ct, [label_id(_registry_name(v)) for v in names] + [label_id(h) for h in pelvis])
     else:
         ct_labels = _labels_to_ct_grid(labels_work, ct)
     implants = ["metal"] if _label_metal(ct_labels, ct) else []
@@ -410,6 +419,52 @@ def segment_spine(
     )
 
 
+def _keep_within_cortex(
+    bone: np.ndarray, box: tuple[slice, ...], smoothed_hu: np.ndarray, column: Column, offset: np.ndarray, thin: bool
+) -> str | None:
+    """Cut, in place, bright soft tissue touching the bone (an enhanced aorta or vena cava against
+    the bodies) from the bone mask within `box`: what lies outside every cortical shell
+    (`bone.within_cortex`) and is not joined to bone by more than its reach.
+
+    Only where the CT resolves the cortex: voxels of at most THIN_VOXEL_MM, and the bodies' own bone
+    along the column at least SHELL_MIN_BODY_FRACTION inside the shell (a thick slice, or thin,
+    faint cortex, blurs the wall into the cancellous bone, and the cut would take bone). Where the
+    cut cannot be trusted and it would remove more than SHELL_WARN_ML, the bone is left whole and
+    the returned warning says why; None otherwise.
+    """
+    mask = bone[box]
+    inside = within_cortex(mask, smoothed_hu[box], WORKING_SPACING_MM)
+    cut_ml = float((mask & ~inside).sum()) * WORKING_SPACING_MM**3 / 1000.0
+    body = _body_core(mask.shape, column, offset)
+    body_inside = float((inside & mask & body).sum()) / max(1, int((mask & body).sum()))
+    if thin and body_inside >= SHELL_MIN_BODY_FRACTION:
+        bone[box] = inside
+        return None
+    if cut_ml <= SHELL_WARN_ML:
+        return None
+    why = f"voxels over {THIN_VOXEL_MM:g} mm" if not thin else "the bodies' cortex too faint"
+    return (
+        f"the cortex is not resolved ({why}): bright soft tissue touching the bone, such as a contrast-"
+        "enhanced aorta or vena cava, cannot be told from it and may be labelled bone; check the labels against the CT"
+    )
+
+
+def _body_core(shape: tuple[int, ...], column: Column, offset: np.ndarray) -> np.ndarray:
+    """Voxels within BODY_CORE_RADIUS_MM (in axial planes) of the column's centre line, between its
+    outermost discs (beyond them the line may follow whatever bright tissue continues the column:
+    the phantom's enhanced aorta above L1), or over its span with a single disc."""
+    nx, ny, nz = shape
+    radius = BODY_CORE_RADIUS_MM / WORKING_SPACING_MM
+    xs = (np.arange(nx) + offset[0])[:, None, None]
+    ys = (np.arange(ny) + offset[1])[None, :, None]
+    core = (xs - column.x_of_z[None, None, :]) ** 2 + (ys - column.y_of_z[None, None, :]) ** 2 <= radius**2
+    disc_zs = [float(d.centre_xyz[2]) for d in column.discs]
+    low, high = (min(disc_zs), max(disc_zs)) if len(disc_zs) >= 2 else (column.z_low, column.z_high)
+    core[:, :, : int(np.ceil(low))] = False
+    core[:, :, int(high) + 1 :] = False
+    return core
+
+
 def _label_metal(labels: np.ndarray, ct: Volume) -> bool:
     """Label, in place, metal near the labelled bone as `metal`; the vertebra around keeps its label.
 
@@ -417,12 +472,12 @@ def _label_metal(labels: np.ndarray, ct: Volume) -> bool:
     labelled bone's bounding box widened by METAL_REACH_MM (rods stand off the laminae). Returns
     whether any was found.
     """
-    found = np.argwhere(labels > 0)
-    if len(found) == 0:
+    found = mask_box(labels > 0)
+    if found is None:
         return False
     reach = np.ceil(METAL_REACH_MM / np.asarray(ct.spacing_mm)).astype(int)
-    lo = np.maximum(found.min(axis=0) - reach, 0)
-    hi = np.minimum(found.max(axis=0) + reach + 1, labels.shape)
+    lo = np.maximum(np.array([b.start for b in found]) - reach, 0)
+    hi = np.minimum(np.array([b.stop for b in found]) + reach, labels.shape)
     box = tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))
     hu = np.asarray(ct.voxels[box])
     core = hu > METAL_HU
@@ -482,11 +537,13 @@ def _peel_on_ct_grid(labels: np.ndarray, ct: Volume, ids: list[int]) -> None:
     of thin voxels (THIN_VOXEL_MM): with thick slices a surface voxel's own partial volume holds
     bone and expert masks include it (VerSe, 1x1x3 mm: mean Dice 0.81 -> 0.80 with this peel).
     """
-    inside = np.isin(labels, ids)
-    boxes = ndi.find_objects(inside.astype(np.uint8))
-    if not boxes or boxes[0] is None:
+    is_peeled = np.zeros(256, dtype=bool)  # a lookup table: np.isin sorts the whole grid
+    is_peeled[ids] = True
+    inside = is_peeled[labels]
+    found = mask_box(inside)
+    if found is None:
         return
-    box = tuple(slice(max(0, b.start - 3), b.stop + 3) for b in boxes[0])
+    box = tuple(slice(max(0, b.start - 3), b.stop + 3) for b in found)
     image = sitk.GetImageFromArray(np.ascontiguousarray(ct.voxels[box], dtype=np.float32))
     image.SetSpacing([float(s) for s in ct.spacing_mm[::-1]])  # numpy (i, j, k) is SimpleITK's (k, j, i)
     hu = sitk.GetArrayFromImage(sitk.SmoothingRecursiveGaussian(image, SMOOTHING_MM))
@@ -629,8 +686,8 @@ def _drop_segments_without_cortex(
     naming (`identification.Evidence.suspect`), which then names nothing from the cues.
     """
     count = len(column.discs) + 1
-    fractions = ndi.mean(hu > CORTEX_HU, labels, index=np.arange(1, count + 1))
     sizes = ndi.sum(np.ones(labels.shape, bool), labels, index=np.arange(1, count + 1))
+    fractions = ndi.sum(hu > CORTEX_HU, labels, index=np.arange(1, count + 1)) / np.maximum(sizes, 1)
     lacking = [n for n in range(1, count + 1) if sizes[n - 1] > 0 and fractions[n - 1] < MIN_CORTEX_FRACTION]
     first, last = 1, count
     while first in lacking and first < last:
