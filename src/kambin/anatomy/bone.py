@@ -192,7 +192,7 @@ def midline_x(bone: np.ndarray, block: int = 30, reach: int = 80, margin: int = 
 #: by a geodesic dilation of this reach within the mask (it also gives back this much of a vessel
 #: where it touches the bone). Phantom seed 0, venous contrast, 1 mm: aorta 87 % -> 0.0 % of its
 #: voxels labelled bone, mean vertebra Dice 0.865 -> 0.987 (L4 0.48 -> 0.99). Thick slices do not
-#: resolve the wall (VerSe, 1x1x3 mm: a third of the bodies' bone inside a shell), and there the cut
+#: resolve the wall (VerSe, 1x1x3 mm: 4-10 % of the bodies' bone inside a shell), and there the cut
 #: is not made (`segmentation._keep_within_cortex`).
 SHELL_MARGIN_HU = 60.0
 SHELL_MIN_RAYS = 4

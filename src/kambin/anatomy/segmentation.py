@@ -156,9 +156,10 @@ METAL_REACH_MM = 30.0
 THICK_WARNING_MM = 3.0
 #: The cortical-shell cut (`_keep_within_cortex`) is trusted where at least this fraction of the
 #: bone within BODY_CORE_RADIUS_MM of the body centre line lies inside a shell: phantoms at 1-1.5 mm
-#: 0.95-0.995, with or without contrast; real CTs of 3 mm slices 0.05-0.37 (VerSe, TotalSegmentator's
-#: example), where the shell is blurred into the cancellous bone. Where not trusted, a cut that would
-#: remove more than SHELL_WARN_ML is worth a warning.
+#: 0.95-1.0, with or without contrast; real CTs of 3 mm slices 0.01-0.10 (VerSe sub-verse006 and 007,
+#: TotalSegmentator's example), where the shell is blurred into the cancellous bone; those are not
+#: even tried (THIN_VOXEL_MM). Where not trusted on thin voxels, a cut that would remove more than
+#: SHELL_WARN_ML is worth a warning.
 SHELL_MIN_BODY_FRACTION = 0.9
 BODY_CORE_RADIUS_MM = 10.0
 SHELL_WARN_ML = 5.0
@@ -431,20 +432,23 @@ def _keep_within_cortex(
     Only where the CT resolves the cortex: voxels of at most THIN_VOXEL_MM, and the bodies' own bone
     along the column at least SHELL_MIN_BODY_FRACTION inside the shell (a thick slice, or thin,
     faint cortex, blurs the wall into the cancellous bone, and the cut would take bone). Where the
-    cut cannot be trusted and it would remove more than SHELL_WARN_ML, the bone is left whole and
-    the returned warning says why; None otherwise.
+    cut cannot be trusted the bone is left whole and the returned warning says why (thin voxels:
+    only if the cut would have removed more than SHELL_WARN_ML); None otherwise.
     """
+    if not thin:
+        return _cortex_not_resolved(f"voxels over {THIN_VOXEL_MM:g} mm")
     mask = bone[box]
     inside = within_cortex(mask, smoothed_hu[box], WORKING_SPACING_MM)
     cut_ml = float((mask & ~inside).sum()) * WORKING_SPACING_MM**3 / 1000.0
     body = _body_core(mask.shape, column, offset)
     body_inside = float((inside & mask & body).sum()) / max(1, int((mask & body).sum()))
-    if thin and body_inside >= SHELL_MIN_BODY_FRACTION:
+    if body_inside >= SHELL_MIN_BODY_FRACTION:
         bone[box] = inside
         return None
-    if cut_ml <= SHELL_WARN_ML:
-        return None
-    why = f"voxels over {THIN_VOXEL_MM:g} mm" if not thin else "the bodies' cortex too faint"
+    return _cortex_not_resolved("the bodies' cortex too faint") if cut_ml > SHELL_WARN_ML else None
+
+
+def _cortex_not_resolved(why: str) -> str:
     return (
         f"the cortex is not resolved ({why}): bright soft tissue touching the bone, such as a contrast-"
         "enhanced aorta or vena cava, cannot be told from it and may be labelled bone; check the labels against the CT"
