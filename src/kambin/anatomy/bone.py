@@ -7,9 +7,14 @@ index difference is a distance in millimetres times the spacing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage as ndi
+
+from kambin.imaging.slabs import filter_in_slabs, worker_count
 
 #: Hounsfield threshold on the smoothed CT: cortical and most cancellous bone, not disc (~80 HU).
 BONE_HU = 120.0
@@ -17,11 +22,24 @@ BONE_HU = 120.0
 SMOOTHING_MM = 0.6
 
 
-def smooth_hu(voxels: np.ndarray, spacing_mm: float, sigma_mm: float = SMOOTHING_MM) -> np.ndarray:
-    """Recursive Gaussian smoothing (Deriche; SimpleITK, multi-threaded) of a float32 array."""
-    image = sitk.GetImageFromArray(np.ascontiguousarray(voxels, dtype=np.float32))
-    image.SetSpacing([spacing_mm] * 3)
-    return sitk.GetArrayFromImage(sitk.SmoothingRecursiveGaussian(image, sigma_mm))
+def smooth_hu(
+    voxels: np.ndarray, spacing_mm: float | Sequence[float], sigma_mm: float = SMOOTHING_MM
+) -> np.ndarray:
+    """A sampled Gaussian of `sigma_mm` (truncated at 4 sigma), in float32, on slabs in threads
+    (`imaging.slabs`). `spacing_mm`: one spacing, or one per array axis.
+
+    It replaced SimpleITK's recursive Gaussian (Deriche), which took five times as long here (1.9 s
+    against 0.4 s over 358x358x280 voxels on 2 cores) and approximates a Gaussian poorly at the
+    sub-voxel sigma used (0.6 mm on a 1 mm grid: up to 9 HU apart; the bone threshold moved on
+    0.15 % of the bone's voxels).
+    """
+    sigma = np.asarray(sigma_mm / np.broadcast_to(np.asarray(spacing_mm, dtype=float), (3,)), dtype=float)
+    reach = int(max(int(4.0 * s + 0.5) for s in sigma))  # scipy's kernel radius at truncate=4
+
+    def gaussian(part: np.ndarray) -> np.ndarray:
+        return ndi.gaussian_filter(part.astype(np.float32, copy=False), tuple(sigma), truncate=4.0)
+
+    return filter_in_slabs(gaussian, voxels, reach)
 
 
 #: Bone edge: a voxel on the outer surface of the thresholded bone is kept only if it is at least
@@ -51,20 +69,36 @@ def below_edge_level(hu: np.ndarray, window_voxels: int | list[int], fraction: f
     edge by the half-maximum rule at `fraction` 0.5 (see EDGE_FRACTION). The one edge rule of the
     bone's halo peels (`bone_mask`, `segmentation._peel_on_ct_grid`) and of the split's dim contacts
     (`vertebra_split.split_through_bright_bone`)."""
-    # int16 (HU fit) halves the memory traffic of the separable maximum filter.
-    local_max = ndi.maximum_filter(np.clip(hu, -32768, 32767).astype(np.int16), size=window_voxels)
-    return hu < SOFT_TISSUE_HU + fraction * (local_max.astype(np.float32) - SOFT_TISSUE_HU)
+    size = np.broadcast_to(np.asarray(window_voxels, dtype=int), (3,))
+
+    def darker(part: np.ndarray) -> np.ndarray:
+        # int16 (HU fit) halves the memory traffic of the separable maximum filter.
+        local_max = ndi.maximum_filter(np.clip(part, -32768, 32767).astype(np.int16), size=tuple(size))
+        return part < SOFT_TISSUE_HU + fraction * (local_max.astype(np.float32) - SOFT_TISSUE_HU)
+
+    return filter_in_slabs(darker, hu, int(size.max()) // 2)
 
 
 def with_cortex(mask: np.ndarray, smoothed_hu: np.ndarray) -> np.ndarray:
     """The connected pieces of `mask` (26-connected) that hold a voxel above CORTEX_HU."""
-    pieces, count = ndi.label(mask, structure=np.ones((3, 3, 3), dtype=bool))
+    pieces = pieces_26(mask)
+    count = int(pieces.max()) if pieces.size else 0
     if count == 0:
         return mask.copy()
     keep = np.zeros(count + 1, dtype=bool)
     keep[np.unique(pieces[smoothed_hu > CORTEX_HU])] = True
     keep[0] = False
     return keep[pieces]
+
+
+def pieces_26(mask: np.ndarray) -> np.ndarray:
+    """The 26-connected pieces of a boolean mask, numbered from 1 (0 outside it), as
+    `ndi.label(mask, np.ones((3, 3, 3)))` numbers them up to the order: SimpleITK's multi-threaded
+    ConnectedComponent, 0.27 s against scipy's 0.5-0.8 s over 358x358x280 voxels on 2 cores."""
+    transposed = mask.flags.f_contiguous and not mask.flags.c_contiguous  # SimpleITK reads C order
+    image = sitk.GetImageFromArray((mask.T if transposed else mask).view(np.uint8))
+    pieces = sitk.GetArrayFromImage(sitk.ConnectedComponent(image, True))
+    return pieces.T if transposed else pieces
 
 
 def mask_box(mask: np.ndarray) -> tuple[slice, ...] | None:
@@ -88,8 +122,26 @@ def bone_mask(smoothed_hu: np.ndarray, spacing_mm: float, threshold_hu: float = 
     """Threshold, then peel one voxel layer of blur halo from the outer surface (see EDGE_FRACTION)."""
     mask = smoothed_hu > threshold_hu
     halo = below_edge_level(smoothed_hu, edge_window_voxels(spacing_mm), EDGE_FRACTION)
-    surface = mask & ~ndi.binary_erosion(mask)
+    surface = mask & ~eroded(mask)
     return mask & ~(surface & halo)
+
+
+def eroded(mask: np.ndarray) -> np.ndarray:
+    """`ndi.binary_erosion(mask)`: the voxels of `mask` whose six face neighbours are all in it
+    (voxels beyond the array are not), by six shifted ANDs: ten times faster than scipy's
+    erosion over a CT's bounding box (0.14 s against 1.4 s over 32 M voxels)."""
+    inner = mask.copy(order="K")  # the mask's own memory order: a mixed one is strided, ten times slower
+    for axis in range(mask.ndim):
+        head = [slice(None)] * mask.ndim
+        tail = [slice(None)] * mask.ndim
+        head[axis], tail[axis] = slice(1, None), slice(None, -1)
+        inner[tuple(head)] &= mask[tuple(tail)]
+        inner[tuple(tail)] &= mask[tuple(head)]
+        edge = [slice(None)] * mask.ndim
+        for end in (0, -1):
+            edge[axis] = end
+            inner[tuple(edge)] = False
+    return inner
 
 
 def fill_holes_in_planes(mask: np.ndarray, axis: int, min_extent: tuple[int, int] = (0, 0)) -> np.ndarray:
@@ -224,16 +276,19 @@ def rays_to_brighter(mask: np.ndarray, hu: np.ndarray, margin_hu: float, wall_hu
     scaled = np.clip(np.rint(hu), -4096, 4095).astype(np.int32) + 4096  # 0 .. 8191
     walls = np.where(hu >= wall_hu, scaled, 0)
     margin = int(round(margin_hu))
-    count = np.zeros(mask.shape, dtype=np.int8)
-    for axis in range(3):
+
+    def along(axis: int) -> np.ndarray:
         m = np.moveaxis(mask, axis, -1)
         v = np.moveaxis(scaled, axis, -1)
         w = np.moveaxis(walls, axis, -1)
         behind = _max_within_run_so_far(m, w)
         ahead = _max_within_run_so_far(m[..., ::-1], w[..., ::-1])[..., ::-1]
         hits = (m & (behind >= v + margin)).astype(np.int8) + (m & (ahead >= v + margin)).astype(np.int8)
-        count += np.moveaxis(hits, -1, axis)
-    return count
+        return np.moveaxis(hits, -1, axis)
+
+    # numpy's cumulative operations release the GIL: the three axes run in threads.
+    with ThreadPoolExecutor(min(3, worker_count())) as pool:
+        return sum(pool.map(along, range(3)), np.zeros(mask.shape, dtype=np.int8))
 
 
 def within_cortex(mask: np.ndarray, smoothed_hu: np.ndarray, spacing_mm: float) -> np.ndarray:

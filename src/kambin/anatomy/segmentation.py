@@ -26,17 +26,16 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-import SimpleITK as sitk
 from scipy import ndimage as ndi
 
 from kambin.anatomy.bone import (
     BONE_HU,
     CORTEX_HU,
-    SMOOTHING_MM,
     SOFT_TISSUE_HU,
     below_edge_level,
     bone_mask,
     edge_window_voxels,
+    eroded,
     mask_box,
     midline_x,
     smooth_hu,
@@ -396,7 +395,7 @@ def segment_spine(
         pelvis = [n for n, m in (("hip_left", left), ("hip_right", right)) if m.any()]
     labels_work = work.with_voxels(out_work, modality="SEG")
     if thin:
-        ct_labels = resample_like(labels_work, ct, "nearest", fill_value=0).voxels.astype(np.uint8)
+        ct_labels = _nearest_on_ct_grid(labels_work, ct)
         _peel_on_ct_grid(ct_labels, ct, [label_id(_registry_name(v)) for v in names] + [label_id(h) for h in pelvis])
     else:
         ct_labels = _labels_to_ct_grid(labels_work, ct)
@@ -532,6 +531,33 @@ def _labels_to_ct_grid(labels_work: Volume, ct: Volume) -> np.ndarray:
     return out
 
 
+def _nearest_on_ct_grid(labels_work: Volume, ct: Volume) -> np.ndarray:
+    """The working grid's labels on the CT's grid by nearest neighbour, resampled over the CT's voxels
+    within the labels' bounding box (a voxel wider) only: the rest is 0 anyway, and resampling a
+    whole 512x512x400 grid takes 1.4 s. The result has the CT's memory order."""
+    out = np.zeros(ct.shape_ijk, dtype=np.uint8, order="F" if ct.voxels.flags.f_contiguous else "C")
+    found = mask_box(labels_work.voxels > 0)
+    if found is None:
+        return out
+    corners = np.array(
+        [[(b.start - 1, b.stop)[pick] for b, pick in zip(found, picks, strict=True)] for picks in np.ndindex(2, 2, 2)],
+        dtype=float,
+    )
+    ijk = ct.lps_to_ijk(labels_work.ijk_to_lps(corners))
+    shape = np.asarray(ct.shape_ijk)
+    low = np.clip(np.floor(ijk.min(axis=0)).astype(int) - 1, 0, shape)
+    high = np.clip(np.ceil(ijk.max(axis=0)).astype(int) + 2, 0, shape)
+    if np.any(high <= low):
+        return out
+    corner = np.eye(4)
+    corner[:3, 3] = low
+    within = Volume(voxels=np.zeros(tuple(high - low), dtype=np.uint8), voxel_to_lps=ct.voxel_to_lps @ corner)
+    out[tuple(slice(a, b) for a, b in zip(low, high, strict=True))] = resample_like(
+        labels_work, within, "nearest", fill_value=0
+    ).voxels
+    return out
+
+
 def _peel_on_ct_grid(labels: np.ndarray, ct: Volume, ids: list[int]) -> None:
     """Peel the blur halo off the outer surface of the labels `ids` (the vertebrae and hips) again
     on the CT's own grid, in place.
@@ -548,17 +574,14 @@ def _peel_on_ct_grid(labels: np.ndarray, ct: Volume, ids: list[int]) -> None:
     """
     is_peeled = np.zeros(256, dtype=bool)  # a lookup table: np.isin sorts the whole grid
     is_peeled[ids] = True
-    inside = is_peeled[labels]
-    found = mask_box(inside)
+    found = mask_box(labels != 0)  # the labels' box first: a lookup over a whole CT grid takes 0.5 s
     if found is None:
         return
     box = tuple(slice(max(0, b.start - 3), b.stop + 3) for b in found)
-    image = sitk.GetImageFromArray(np.ascontiguousarray(ct.voxels[box], dtype=np.float32))
-    image.SetSpacing([float(s) for s in ct.spacing_mm[::-1]])  # numpy (i, j, k) is SimpleITK's (k, j, i)
-    hu = sitk.GetArrayFromImage(sitk.SmoothingRecursiveGaussian(image, SMOOTHING_MM))
+    mask = is_peeled[labels[box]]
+    hu = smooth_hu(ct.voxels[box], ct.spacing_mm)
     halo = below_edge_level(hu, [edge_window_voxels(s) for s in ct.spacing_mm], HALF_MAXIMUM_FRACTION)
-    mask = inside[box]
-    surface = mask & ~ndi.binary_erosion(mask)
+    surface = mask & ~eroded(mask)
     labels[box][surface & halo] = 0
 
 

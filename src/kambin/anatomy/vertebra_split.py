@@ -44,8 +44,16 @@ from scipy import ndimage as ndi
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from kambin.anatomy.bone import below_edge_level, edge_window_voxels, fill_holes_in_planes, fill_thick_slice_interior
+from kambin.anatomy.bone import (
+    below_edge_level,
+    edge_window_voxels,
+    eroded,
+    fill_holes_in_planes,
+    fill_thick_slice_interior,
+    mask_box,
+)
 from kambin.anatomy.column import Column, Disc
+from kambin.imaging.slabs import filter_in_slabs
 
 # The marker is the body's whole cross-section near the column line, cortex included: a marker in
 # the cancellous core alone lost the body's own cortex to a neighbour flooding along bright bone
@@ -171,7 +179,10 @@ def split_through_bright_bone(
     label of the first.
     """
     dim = below_edge_level(hu, edge_window_voxels(1.0), CONTACT_DIM_FRACTION)  # the working grid's 1 mm
-    rim = region & ~ndi.binary_erosion(region, iterations=CONTACT_RIM_MM)
+    inner = region
+    for _ in range(CONTACT_RIM_MM):
+        inner = eroded(inner)
+    rim = region & ~inner
     bright = region & ~(rim & dim)
     del rim, dim
     first = geodesic_split(np.where(bright, markers, 0).astype(markers.dtype), bright, gap_depth)
@@ -260,20 +271,25 @@ def split_vertebrae(
     # dim (a cost by density would let the marker holding the brightest cortex take every bright
     # bone it touches).
     size = int(JOINT_GAP_MM) | 1
-    gap_depth = ndi.grey_closing(hu, size=(size, size, size)) - hu
+    gap_depth = filter_in_slabs(lambda part: ndi.grey_closing(part, size=(size, size, size)), hu, 2 * (size // 2)) - hu
     labels = split_through_bright_bone(markers, filled, hu, gap_depth)
     labels[~filled] = 0
     other = labels == other_label
     labels[other] = 0
     out = np.zeros(bone.shape, dtype=np.uint16)
-    for n in range(1, count + 1):
-        if sizes[n] < 200:
+    boxes = ndi.find_objects(labels)  # one pass for all: each vertebra's work is on its own box
+    for n in range(1, min(count, len(boxes)) + 1):
+        if sizes[n] < 200 or boxes[n - 1] is None:
             continue
-        mask = labels == n
-        pieces, _ = ndi.label(mask)
-        keep = np.unique(pieces[(markers == n) & mask])
+        outer = boxes[n - 1]
+        pieces, _ = ndi.label(labels[outer] == n)
+        keep = np.unique(pieces[markers[outer] == n])
         mask = np.isin(pieces, keep[keep > 0])
-        box = ndi.find_objects(mask.astype(np.uint8))[0]
+        inner = mask_box(mask)
+        if inner is None:
+            continue
+        box = tuple(slice(o.start + i.start, o.start + i.stop) for o, i in zip(outer, inner, strict=True))
+        mask = mask[inner]
         # Sagittal fill everywhere; axial and coronal fills only in the body's core box, where no
         # canal or interlaminar window can be closed. A dark (osteoporotic, fatty) body interior
         # opens through the basivertebral foramen in the midline of its posterior wall, so it is not
@@ -282,8 +298,8 @@ def split_vertebrae(
         # also closes the body's sagittal ring, and the interior behind it is filled too (VerSe
         # sub-verse006 L4, cancellous interior left hollow: Dice 0.854 -> 0.871; mean 0.801 ->
         # 0.804; ten phantoms 0.9503 -> 0.9504).
-        core_fill = fill_holes_in_planes(mask[box], axis=2) | fill_holes_in_planes(mask[box], axis=1)
-        fill = fill_holes_in_planes(mask[box] | (core_fill & near_axis[box]), axis=0)
+        core_fill = fill_holes_in_planes(mask, axis=2) | fill_holes_in_planes(mask, axis=1)
+        fill = fill_holes_in_planes(mask | (core_fill & near_axis[box]), axis=0)
         if not thin_voxels:  # `bone.THICK_SLICE_CLOSING_MM`
             fill = fill_thick_slice_interior(fill, 1.0)  # the working grid's 1 mm
         sub = fill & (out[box] == 0) & ~other[box]
