@@ -101,6 +101,15 @@ def pieces_26(mask: np.ndarray) -> np.ndarray:
     return pieces.T if transposed else pieces
 
 
+def label_boxes(labels: np.ndarray) -> list[tuple[slice, ...] | None]:
+    """`ndi.find_objects(labels)`, walked in the array's memory order: it walks C order, and over a
+    Fortran-ordered grid (as arrays from SimpleITK come) that stride took 0.86 s instead of 0.19 s
+    for 30 M voxels; there it walks the transposed view and turns the boxes back."""
+    if labels.strides[0] < labels.strides[-1]:
+        return [None if box is None else box[::-1] for box in ndi.find_objects(labels.T)]
+    return ndi.find_objects(labels)
+
+
 def mask_box(mask: np.ndarray) -> tuple[slice, ...] | None:
     """The bounding box of a boolean mask's True voxels (None if there are none), from its axis
     projections: ten times faster than `ndi.find_objects` or `np.argwhere` on a whole CT grid."""
@@ -256,37 +265,32 @@ SHELL_REACH_MM = 1.0
 SHELL_WALL_HU = 400.0
 
 
-def _max_within_run_so_far(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Along the last axis: the maximum of `values` over the run of `mask` voxels up to each voxel.
-
-    One cumulative maximum: each value is offset by its run's number along the line (runs are
-    numbered in order), so the maximum never carries from one run into the next. `values` are
-    0 .. 8191 (13 bits); a line is at most 2**18 voxels.
-    """
-    start = np.ones(mask.shape, dtype=bool)
-    start[..., 1:] = ~(mask[..., 1:] & mask[..., :-1])
-    run = np.cumsum(start, axis=-1, dtype=np.int32) << 13
-    return np.maximum.accumulate(np.where(mask, values, 0) + run, axis=-1) - run
-
-
 def rays_to_brighter(mask: np.ndarray, hu: np.ndarray, margin_hu: float, wall_hu: float = -4096.0) -> np.ndarray:
     """Per voxel of `mask`: along how many of the six axis directions the run of mask voxels from
     it (itself included) reaches a wall: a voxel at least `margin_hu` brighter than it and at least
-    `wall_hu` (0 outside the mask)."""
-    scaled = np.clip(np.rint(hu), -4096, 4095).astype(np.int32) + 4096  # 0 .. 8191
-    walls = np.where(hu >= wall_hu, scaled, 0)
-    margin = int(round(margin_hu))
+    `wall_hu` (0 outside the mask).
+
+    Each direction is one sweep of planes: the brightest wall so far along the current run is carried
+    from plane to plane and reset where the mask is not (int16 planes, each a contiguous block, so
+    that every operation runs over memory in order; a cumulative maximum along a strided axis took
+    twice as long); the three axes run in threads (numpy's loops release the GIL).
+    """
+    scaled = np.clip(np.rint(hu), -4096, 4095).astype(np.int16) + np.int16(4096)  # 0 .. 8191
+    walls = np.where(mask & (hu >= wall_hu), scaled, np.int16(0))
+    # A voxel is reached by a wall when the run's maximum is at least `needed` (never outside the mask).
+    needed = np.where(mask, scaled + np.int16(round(margin_hu)), np.int16(np.iinfo(np.int16).max))
 
     def along(axis: int) -> np.ndarray:
-        m = np.moveaxis(mask, axis, -1)
-        v = np.moveaxis(scaled, axis, -1)
-        w = np.moveaxis(walls, axis, -1)
-        behind = _max_within_run_so_far(m, w)
-        ahead = _max_within_run_so_far(m[..., ::-1], w[..., ::-1])[..., ::-1]
-        hits = (m & (behind >= v + margin)).astype(np.int8) + (m & (ahead >= v + margin)).astype(np.int8)
-        return np.moveaxis(hits, -1, axis)
+        count = np.zeros(mask.shape, dtype=np.int8)
+        m, w, need, c = (np.moveaxis(a, axis, 0) for a in (mask, walls, needed, count))
+        for planes in (range(m.shape[0]), range(m.shape[0] - 1, -1, -1)):
+            brightest = np.zeros(m.shape[1:], dtype=np.int16)
+            for i in planes:
+                np.maximum(brightest, w[i], out=brightest)
+                brightest *= m[i]
+                c[i] += brightest >= need[i]
+        return count
 
-    # numpy's cumulative operations release the GIL: the three axes run in threads.
     with ThreadPoolExecutor(min(3, worker_count())) as pool:
         return sum(pool.map(along, range(3)), np.zeros(mask.shape, dtype=np.int8))
 

@@ -31,11 +31,13 @@ from scipy import ndimage as ndi
 from kambin.anatomy.bone import (
     BONE_HU,
     CORTEX_HU,
+    SMOOTHING_MM,
     SOFT_TISSUE_HU,
     below_edge_level,
     bone_mask,
     edge_window_voxels,
     eroded,
+    label_boxes,
     mask_box,
     midline_x,
     smooth_hu,
@@ -577,12 +579,23 @@ def _peel_on_ct_grid(labels: np.ndarray, ct: Volume, ids: list[int]) -> None:
     found = mask_box(labels != 0)  # the labels' box first: a lookup over a whole CT grid takes 0.5 s
     if found is None:
         return
-    box = tuple(slice(max(0, b.start - 3), b.stop + 3) for b in found)
-    mask = is_peeled[labels[box]]
-    hu = smooth_hu(ct.voxels[box], ct.spacing_mm)
-    halo = below_edge_level(hu, [edge_window_voxels(s) for s in ct.spacing_mm], HALF_MAXIMUM_FRACTION)
-    surface = mask & ~eroded(mask)
-    labels[box][surface & halo] = 0
+    window = [edge_window_voxels(s) for s in ct.spacing_mm]
+    # Each label is peeled on its own box, widened by the smoothing's and the window's reach so that
+    # its voxels see the same values as on the whole grid: the boxes of the vertebrae and hips hold
+    # 40 % fewer voxels than the box around them all (the soft tissue between spine and ilia).
+    reach = int(4.0 * SMOOTHING_MM / float(np.min(ct.spacing_mm)) + 0.5) + max(window) // 2
+    outer = tuple(slice(max(0, b.start - reach), b.stop + reach) for b in found)
+    within = labels[outer]
+    peel = np.zeros(within.shape, dtype=bool)
+    for value, box in enumerate(label_boxes(within), start=1):
+        if box is None or not is_peeled[value]:
+            continue
+        box = tuple(slice(max(0, b.start - reach), b.stop + reach) for b in box)
+        mask = is_peeled[within[box]]
+        hu = smooth_hu(ct.voxels[outer][box], ct.spacing_mm)
+        halo = below_edge_level(hu, window, HALF_MAXIMUM_FRACTION)
+        peel[box] |= (within[box] == value) & ~eroded(mask) & halo
+    within[peel] = 0
 
 
 def _clear_joint_spaces(labels: np.ndarray, smoothed_hu: np.ndarray) -> None:

@@ -32,7 +32,7 @@ def filter_in_slabs(filter_: Callable[[np.ndarray], np.ndarray], volume: np.ndar
     input within `reach` voxels of it (along each axis) only, e.g. a maximum filter of size 2r+1
     (reach r) or a grey closing of size 2r+1 (reach 2r). The result is C-ordered.
     """
-    axis = 2 if volume.flags.f_contiguous and not volume.flags.c_contiguous else 0
+    axis = int(np.argmax(np.abs(volume.strides)))  # the slowest-varying: each slab one block of memory
     size = volume.shape[axis]
     count = min(worker_count(), size // (MIN_SLAB_VOXELS + 2 * reach))
     if count < 2:
