@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
-from kambin.anatomy.bone import eroded, pieces_26, rays_to_brighter, within_cortex
+from kambin.anatomy.bone import connected_pieces, eroded, rays_to_brighter, within_cortex
 
 
 def _brute_force_rays(mask, hu, margin, wall):
@@ -53,14 +53,17 @@ def test_a_plateau_against_a_walled_body_is_cut_off_and_the_body_kept(vessel_hu)
 
 
 @pytest.mark.parametrize("order", ["C", "F"])
-def test_fast_erosion_and_pieces_match_scipy(order):
-    """`eroded` and `pieces_26` are scipy's binary erosion and 26-connected labelling, only faster."""
+@pytest.mark.parametrize("neighbours", [6, 26])
+def test_fast_erosion_and_pieces_match_scipy(order, neighbours):
+    """`eroded` and `connected_pieces` are scipy's binary erosion and labelling, only faster."""
     mask = np.asarray(np.random.default_rng(2).random((23, 19, 17)) < 0.55, order=order)
     assert np.array_equal(eroded(mask), ndi.binary_erosion(mask))
     assert np.array_equal(eroded(mask[3:20, ::2, 1:]), ndi.binary_erosion(mask[3:20, ::2, 1:]))
-    pieces = pieces_26(mask)
-    reference, count = ndi.label(mask, structure=np.ones((3, 3, 3), dtype=bool))
+    pieces = connected_pieces(mask[:, 2:], neighbours)
+    structure = ndi.generate_binary_structure(3, 3 if neighbours == 26 else 1)
+    reference, count = ndi.label(mask[:, 2:], structure=structure)
     assert pieces.max() == count > 1
     # The same partition: each piece of one is exactly one piece of the other.
-    pairs = np.unique(np.stack([pieces[mask], reference[mask]]), axis=1)
+    inside = mask[:, 2:]
+    pairs = np.unique(np.stack([pieces[inside], reference[inside]]), axis=1)
     assert pairs.shape[1] == count

@@ -81,23 +81,26 @@ def below_edge_level(hu: np.ndarray, window_voxels: int | list[int], fraction: f
 
 def with_cortex(mask: np.ndarray, smoothed_hu: np.ndarray) -> np.ndarray:
     """The connected pieces of `mask` (26-connected) that hold a voxel above CORTEX_HU."""
-    pieces = pieces_26(mask)
+    pieces = connected_pieces(mask)
     count = int(pieces.max()) if pieces.size else 0
     if count == 0:
         return mask.copy()
     keep = np.zeros(count + 1, dtype=bool)
-    keep[np.unique(pieces[smoothed_hu > CORTEX_HU])] = True
+    keep[pieces[smoothed_hu > CORTEX_HU]] = True  # a fancy assignment: no sort, unlike np.unique
     keep[0] = False
     return keep[pieces]
 
 
-def pieces_26(mask: np.ndarray) -> np.ndarray:
-    """The 26-connected pieces of a boolean mask, numbered from 1 (0 outside it), as
-    `ndi.label(mask, np.ones((3, 3, 3)))` numbers them up to the order: SimpleITK's multi-threaded
-    ConnectedComponent, 0.27 s against scipy's 0.5-0.8 s over 358x358x280 voxels on 2 cores."""
-    transposed = mask.flags.f_contiguous and not mask.flags.c_contiguous  # SimpleITK reads C order
+def connected_pieces(mask: np.ndarray, neighbours: int = 26) -> np.ndarray:
+    """The connected pieces of a boolean mask (`neighbours` 26: faces, edges and corners; 6: faces),
+    numbered from 1 (0 outside it), as `ndi.label` numbers them up to the order: SimpleITK's
+    multi-threaded ConnectedComponent, 0.27 s against scipy's 0.5-0.8 s over 358x358x280 voxels on
+    2 cores."""
+    if neighbours not in (6, 26):
+        raise ValueError(f"neighbours must be 6 or 26, not {neighbours}")
+    transposed = mask.strides[0] < mask.strides[-1]  # SimpleITK reads C order
     image = sitk.GetImageFromArray((mask.T if transposed else mask).view(np.uint8))
-    pieces = sitk.GetArrayFromImage(sitk.ConnectedComponent(image, True))
+    pieces = sitk.GetArrayFromImage(sitk.ConnectedComponent(image, neighbours == 26))
     return pieces.T if transposed else pieces
 
 
@@ -271,9 +274,10 @@ def rays_to_brighter(mask: np.ndarray, hu: np.ndarray, margin_hu: float, wall_hu
     `wall_hu` (0 outside the mask).
 
     Each direction is one sweep of planes: the brightest wall so far along the current run is carried
-    from plane to plane and reset where the mask is not (int16 planes, each a contiguous block, so
-    that every operation runs over memory in order; a cumulative maximum along a strided axis took
-    twice as long); the three axes run in threads (numpy's loops release the GIL).
+    from plane to plane and reset where the mask is not (int16 planes, each made a contiguous block,
+    so that every operation runs over memory in order: 0.9 s -> 0.2 s over a spine's crop, where a
+    cumulative maximum along each axis had taken 1.3 s); the three axes run in threads (numpy's
+    loops release the GIL).
     """
     scaled = np.clip(np.rint(hu), -4096, 4095).astype(np.int16) + np.int16(4096)  # 0 .. 8191
     walls = np.where(mask & (hu >= wall_hu), scaled, np.int16(0))
@@ -281,15 +285,16 @@ def rays_to_brighter(mask: np.ndarray, hu: np.ndarray, margin_hu: float, wall_hu
     needed = np.where(mask, scaled + np.int16(round(margin_hu)), np.int16(np.iinfo(np.int16).max))
 
     def along(axis: int) -> np.ndarray:
-        count = np.zeros(mask.shape, dtype=np.int8)
-        m, w, need, c = (np.moveaxis(a, axis, 0) for a in (mask, walls, needed, count))
+        # The planes across `axis`, each one block of memory (a copy where `axis` is not the slowest).
+        m, w, need = (np.ascontiguousarray(np.moveaxis(a, axis, 0)) for a in (mask, walls, needed))
+        count = np.zeros(m.shape, dtype=np.int8)
         for planes in (range(m.shape[0]), range(m.shape[0] - 1, -1, -1)):
             brightest = np.zeros(m.shape[1:], dtype=np.int16)
             for i in planes:
                 np.maximum(brightest, w[i], out=brightest)
                 brightest *= m[i]
-                c[i] += brightest >= need[i]
-        return count
+                count[i] += brightest >= need[i]
+        return np.moveaxis(count, 0, axis)
 
     with ThreadPoolExecutor(min(3, worker_count())) as pool:
         return sum(pool.map(along, range(3)), np.zeros(mask.shape, dtype=np.int8))

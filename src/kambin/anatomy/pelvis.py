@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
+from kambin.anatomy.bone import connected_pieces, label_boxes
 from kambin.anatomy.labels import label_id
 from kambin.imaging.volume import Volume
 
@@ -112,13 +113,14 @@ def hip_bones(
     most of their voxels lie (+x: left).
     """
     free = bone_full & (vertebrae_full == 0)
-    pieces, count = ndi.label(free)
+    pieces = connected_pieces(free, neighbours=6)
+    count = int(pieces.max())
     left = np.zeros(bone_full.shape, dtype=bool)
     right = np.zeros(bone_full.shape, dtype=bool)
     if count == 0 or not ilia_crop.any():
         return left, right
     seeds = np.unique(pieces[box][ilia_crop > 0])
-    for k, piece_box in enumerate(ndi.find_objects(pieces), start=1):
+    for k, piece_box in enumerate(label_boxes(pieces), start=1):
         if piece_box is None or k not in seeds:
             continue
         mask = pieces[piece_box] == k
