@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -52,6 +53,7 @@ from kambin.anatomy.pelvis import SacroiliacContact, hip_bones, iliac_components
 from kambin.anatomy.vertebra_split import MIN_SEGMENT_MM, split_vertebrae
 from kambin.errors import InvalidInputError
 from kambin.imaging.resample import resample_axis_aligned, resample_like
+from kambin.imaging.slabs import worker_count
 from kambin.imaging.volume import Volume
 
 WORKING_SPACING_MM = 1.0
@@ -266,8 +268,8 @@ def segment_spine(
     InvalidInputError for a volume with no spine, or hints that disagree or point at no vertebra.
     """
     check_ct(ct)
-    work = resample_axis_aligned(ct, WORKING_SPACING_MM, "linear", fill_value=-1024.0)
-    voxels = work.voxels.astype(np.float32, copy=False)
+    work = resample_axis_aligned(ct, WORKING_SPACING_MM, "linear", fill_value=-1024.0, float32=True)
+    voxels = work.voxels
     smoothed = smooth_hu(voxels, WORKING_SPACING_MM)
     # The plain threshold finds the midline, column and pelvis; pieces with no cortex are enhanced
     # blood or organs (`bone.with_cortex`), never bone.
@@ -586,15 +588,22 @@ def _peel_on_ct_grid(labels: np.ndarray, ct: Volume, ids: list[int]) -> None:
     reach = int(4.0 * SMOOTHING_MM / float(np.min(ct.spacing_mm)) + 0.5) + max(window) // 2
     outer = tuple(slice(max(0, b.start - reach), b.stop + reach) for b in found)
     within = labels[outer]
-    peel = np.zeros(within.shape, dtype=bool)
-    for value, box in enumerate(label_boxes(within), start=1):
-        if box is None or not is_peeled[value]:
-            continue
-        box = tuple(slice(max(0, b.start - reach), b.stop + reach) for b in box)
+    boxes = [
+        (value, tuple(slice(max(0, b.start - reach), b.stop + reach) for b in box))
+        for value, box in enumerate(label_boxes(within), start=1)
+        if box is not None and is_peeled[value]
+    ]
+
+    def peeled(value: int, box: tuple[slice, ...]) -> np.ndarray:
         mask = is_peeled[within[box]]
         hu = smooth_hu(ct.voxels[outer][box], ct.spacing_mm)
         halo = below_edge_level(hu, window, HALF_MAXIMUM_FRACTION)
-        peel[box] |= (within[box] == value) & ~eroded(mask) & halo
+        return (within[box] == value) & ~eroded(mask) & halo
+
+    peel = np.zeros(within.shape, dtype=bool)
+    with ThreadPoolExecutor(worker_count()) as pool:  # the labels at once: their boxes are small
+        for (_, box), part in zip(boxes, pool.map(lambda item: peeled(*item), boxes), strict=True):
+            peel[box] |= part
     within[peel] = 0
 
 

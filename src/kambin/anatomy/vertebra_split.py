@@ -112,9 +112,10 @@ def geodesic_split(markers: np.ndarray, region: np.ndarray, gap_depth: np.ndarra
         head[axis], tail[axis] = slice(1, None), slice(None, -1)
         enclosed[tuple(head)] &= marked[tuple(tail)] | ~region[tuple(tail)]
         enclosed[tuple(tail)] &= marked[tuple(head)] | ~region[tuple(head)]
-    index = np.full(region.shape, -1, dtype=np.int64)
-    nodes = np.flatnonzero(region & ~enclosed)
-    index.ravel()[nodes] = np.arange(nodes.size)
+    in_graph = region & ~enclosed
+    index = np.full(region.shape, -1, dtype=np.int32)  # C order: written through its ravel
+    nodes = np.flatnonzero(in_graph)
+    index.ravel()[nodes] = np.arange(nodes.size, dtype=np.int32)
     cost = 1.0 + GAP_COST_PER_KHU * np.clip(gap_depth.ravel()[nodes], 0, 2000) / 1000.0
     rows, cols, weights = [], [], []
     for axis in range(3):
@@ -122,9 +123,8 @@ def geodesic_split(markers: np.ndarray, region: np.ndarray, gap_depth: np.ndarra
         b = [slice(None)] * 3
         a[axis] = slice(0, -1)
         b[axis] = slice(1, None)
-        ia, ib = index[tuple(a)], index[tuple(b)]
-        both = (ia >= 0) & (ib >= 0)
-        ia, ib = ia[both], ib[both]
+        both = in_graph[tuple(a)] & in_graph[tuple(b)]
+        ia, ib = index[tuple(a)][both], index[tuple(b)][both]
         rows.append(ia)
         cols.append(ib)
         weights.append(0.5 * (cost[ia] + cost[ib]))

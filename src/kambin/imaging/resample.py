@@ -17,9 +17,10 @@ _INTERPOLATORS = {"linear": sitk.sitkLinear, "nearest": sitk.sitkNearestNeighbor
 
 
 def resample_axis_aligned(
-    volume: Volume, spacing_mm: float, interpolation: str = "linear", fill_value: float = -1024.0
+    volume: Volume, spacing_mm: float, interpolation: str = "linear", fill_value: float = -1024.0, float32: bool = False
 ) -> Volume:
-    """Resample onto an identity-direction grid of isotropic spacing that covers the volume's extent."""
+    """Resample onto an identity-direction grid of isotropic spacing that covers the volume's extent;
+    in the volume's own voxel type, or in float32 with `float32` (no conversion pass afterwards)."""
     if interpolation not in _INTERPOLATORS:
         raise InvalidInputError(f"interpolation must be one of {sorted(_INTERPOLATORS)}, not {interpolation!r}")
     if spacing_mm <= 0:
@@ -36,7 +37,7 @@ def resample_axis_aligned(
         [float(spacing_mm)] * 3,
         [1.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0],
         float(fill_value),
-        image.GetPixelID(),
+        sitk.sitkFloat32 if float32 else image.GetPixelID(),
     )
     return sitk_to_volume(out, modality=volume.modality, source=volume.source)
 
