@@ -1,6 +1,6 @@
 """Phantom options: intravenous contrast (the enhanced vessels and organs read in bone's HU range, as on
-a real scan: Bae KT, Radiology 256(1), 2010; bone and labels unchanged), storage order, and the
-thoracolumbar field of view with 11, 12 or 13 rib pairs."""
+a real scan: Bae KT, Radiology 256(1), 2010; bone and labels unchanged), storage order, the
+thoracolumbar field of view with 11, 12 or 13 rib pairs, scoliosis and isthmic spondylolisthesis."""
 
 from __future__ import annotations
 
@@ -145,3 +145,46 @@ def test_scoliosis_bends_the_lumbar_spine_to_its_cobb_angle(patient_factory, cob
     assert abs(_coronal_tilt_deg(vertebrae["S1"].superior_endplate_normal_lps)) < 1e-6
     with pytest.raises(InvalidInputError, match="Cobb angle must be 0 to 40"):
         make_patient(0, scoliosis=50.0)
+
+
+def _slip_mm(patient, vertebra: str, lower: str) -> float:
+    """How far `vertebra`'s inferior endplate centre lies in front of `lower`'s superior one, along
+    that endplate (mm; the Meyerding measure's displacement)."""
+    truth = patient.truth.vertebrae
+    normal = np.asarray(truth[lower].superior_endplate_normal_lps)
+    anterior = np.array([0.0, -normal[2], normal[1]]) / np.hypot(normal[1], normal[2])  # -P, in the endplate
+    offset = np.asarray(truth[vertebra].inferior_endplate_centre_lps_mm) - np.asarray(
+        truth[lower].superior_endplate_centre_lps_mm
+    )
+    return float(offset @ anterior)
+
+
+@pytest.mark.parametrize(("vertebra", "lower", "percent"), [("L5", "S1", 40.0), ("L4", "L5", 20.0)])
+def test_spondylolisthesis_slips_the_body_and_leaves_the_arch_behind(patient_factory, vertebra, lower, percent):
+    """Isthmic spondylolisthesis: the body slips forward over the one below by the percentage of that
+    one's endplate depth asked for (Meyerding), and its arch, cut off at the pars defect, stays: in
+    the label map the slipped vertebra is two pieces of bone, the body with its pedicles and the loose
+    arch with its spinous process, whose tip has not moved."""
+    plain = patient_factory(0, 2.0)
+    slipped = patient_factory(0, 2.0, spondylolisthesis=vertebra, slip_percent=percent)
+    depth = slipped.truth.vertebrae[lower].body_depth_mm
+    measured = 100.0 * (_slip_mm(slipped, vertebra, lower) - _slip_mm(plain, vertebra, lower)) / depth
+    assert abs(measured - percent) < 1.0, measured
+    tip = np.asarray(slipped.truth.vertebrae[vertebra].spinous_process_tip_lps_mm)
+    assert np.linalg.norm(tip - np.asarray(plain.truth.vertebrae[vertebra].spinous_process_tip_lps_mm)) < 1.0
+    for patient, count in ((plain, 1), (slipped, 2)):
+        pieces, _ = ndi.label(patient.labels.voxels == label_id(f"vertebrae_{vertebra}"))
+        sizes = np.bincount(pieces.ravel())[1:]
+        assert (sizes > 500).sum() == count, sizes
+    pieces, _ = ndi.label(slipped.labels.voxels == label_id(f"vertebrae_{vertebra}"))
+    ijk = np.argwhere(pieces > 0)
+    points = slipped.ct.voxel_to_lps[:3, :3] @ ijk.T + slipped.ct.voxel_to_lps[:3, 3:]
+
+    def piece_nearest(point):
+        return pieces[tuple(ijk[np.argmin(np.linalg.norm(points.T - point, axis=1))])]
+
+    assert piece_nearest(np.asarray(slipped.truth.vertebrae[vertebra].body_centre_lps_mm)) != piece_nearest(tip)
+    for bad, message in (({"spondylolisthesis": "S1"}, "must name a vertebra above another"),
+                         ({"spondylolisthesis": "L5", "slip_percent": 60.0}, "at most 50 %")):
+        with pytest.raises(InvalidInputError, match=message):
+            make_patient(0, **bad)

@@ -45,6 +45,10 @@ def phantom_command(
     scoliosis: float = typer.Option(
         0.0, "--scoliosis", help="Cobb angle (deg, to 40) of a lumbar curve convex left (negative: right)."
     ),
+    spondylolisthesis: str | None = typer.Option(
+        None, "--spondylolisthesis", help="A vertebra slipped forward over the one below, its arch left (isthmic)."
+    ),
+    slip: float = typer.Option(25.0, "--slip", help="With --spondylolisthesis: the slip in % (to 50: grade 2)."),
 ) -> None:
     """Make a synthetic lumbar CT with its label map and ground truth (nerve roots, dural sac, Kambin's triangles)."""
     from kambin.atomic import check_new_directory
@@ -70,6 +74,8 @@ def phantom_command(
             fracture=fracture,
             screws=tuple(v.strip() for v in screws.split(",") if v.strip()),
             scoliosis=scoliosis,
+            spondylolisthesis=spondylolisthesis,
+            slip_percent=slip,
         )
         write_patient(patient, output, dicom=dicom, preview=preview)
     shape = " x ".join(map(str, patient.ct.shape_ijk))

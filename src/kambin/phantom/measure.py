@@ -42,7 +42,9 @@ def process_tips(vert: VertebraGeometry) -> tuple[dict[str, np.ndarray], np.ndar
     spinous = None
     if not vert.is_sacrum:
         tip_v, tip_w = vert.spinous_tip_local()
-        spinous = _cap_tip(solid, f, np.array([0.0, tip_v - 3.0, tip_w]), (6.0, 5.0, 15.0), 1, SPINOUS_TIP_CAP_MM)
+        spinous = _cap_tip(
+            solid, vert.arch, np.array([0.0, tip_v - 3.0, tip_w]), (6.0, 5.0, 15.0), 1, SPINOUS_TIP_CAP_MM
+        )
     return sap, spinous
 
 

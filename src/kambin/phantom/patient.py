@@ -16,6 +16,7 @@ from kambin.phantom import measure
 from kambin.phantom.canal import canal_paints
 from kambin.phantom.contrast import check_phase, enhance
 from kambin.phantom.implants import METAL_HU, screws_and_rods
+from kambin.phantom.listhesis import slip
 from kambin.phantom.morphometry import (
     HABITUS,
     LUMBAR,
@@ -148,6 +149,8 @@ def make_patient(
     fracture: str | None = None,
     screws: tuple[str, ...] = (),
     scoliosis: float = 0.0,
+    spondylolisthesis: str | None = None,
+    slip_percent: float = 25.0,
 ) -> Patient:
     """Build a seeded synthetic lumbar patient; the same arguments give identical arrays.
 
@@ -187,6 +190,9 @@ def make_patient(
             side when there are two or more (`phantom.implants`), labelled `metal`.
         scoliosis: the Cobb angle (degrees, up to 40) of a lumbar C-curve convex to the patient's
             left (negative: to the right), with axial rotation (`phantom.scoliosis`).
+        spondylolisthesis: a vertebra (L1-L5; T11 or T12 with `thoracic`) slipped forward over the
+            one below by `slip_percent` (0-50: Meyerding grades 1 and 2) of that one's endplate
+            depth, its arch left behind at a pars defect (isthmic; `phantom.listhesis`).
 
     Raises:
         InvalidInputError: a bad seed, option or spacing (the message says what is allowed).
@@ -220,6 +226,8 @@ def make_patient(
     morph = adjust_morphometry(morph, spec)
     rng = np.random.default_rng([int(seed), 303])
     spine = build_spine(morph)
+    if spondylolisthesis is not None:
+        slip(spine, spondylolisthesis, float(slip_percent))
     if scoliosis:
         bend(spine, abs(float(scoliosis)), "left" if scoliosis > 0 else "right")
     sac = build_dural_sac(spine, morph)

@@ -30,7 +30,7 @@ def spine_profile(spine: Spine) -> SpineProfile:
         v = spine.vertebrae[name]
         centre = v.frame.origin_lps_mm
         front = v.frame.point(0, -v.b, 0)
-        lamina = v.frame.point(0, v.lamina_v_midline, 0)
+        lamina = v.arch.point(0, v.lamina_v_midline, 0)
         if v.is_sacrum:
             back = v.frame.point(0, v.lamina_v_midline + 8.0, 0)
             rows.append(
@@ -39,7 +39,7 @@ def spine_profile(spine: Spine) -> SpineProfile:
             rows.append((centre[2] - 25.0, centre[1] + 8.0, front[1] + 10.0, lamina[1] + 6.0, back[1] + 6.0, v.a))
         else:
             tip_v, tip_w = v.spinous_tip_local()
-            back = v.frame.point(0, tip_v, tip_w)
+            back = v.arch.point(0, tip_v, tip_w)
             rows.append((centre[2], centre[1], front[1], lamina[1], back[1], v.a))
             continue
         rows.append((centre[2], centre[1], front[1], lamina[1], v.frame.point(0, v.lamina_v_midline + 10, 0)[1], v.a))

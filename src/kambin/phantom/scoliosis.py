@@ -96,6 +96,8 @@ def bend(spine: Spine, cobb_deg: float, convex: str = "left") -> Spine:
     for name, vert in spine.vertebrae.items():
         if name == "S1":
             continue
+        if vert.arch_frame is not None:  # a slipped vertebra's loose arch (`phantom.listhesis`) turns with it
+            vert.arch_frame = moved(vert.arch_frame, centres[name])
         vert.frame = moved(vert.frame, centres[name])
     for vert in spine.vertebrae.values():
         vert.sap_joints = {side: spine.joints[(j.level, side)] for side, j in vert.sap_joints.items()}

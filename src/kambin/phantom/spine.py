@@ -9,7 +9,7 @@ body centre at the origin.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -38,9 +38,22 @@ class DiscGeometry:
     semi_axes_mm: tuple[float, float]
     v_posterior_mm: float  # posterior margin in the disc frame
     concavity_mm: float
+    #: How far the upper endplate has moved over the lower one beyond the frame's own (a slip,
+    #: `phantom.listhesis`): the disc shears with it, each height a fraction of the way.
+    shear_lps_mm: np.ndarray = field(default_factory=lambda: np.zeros(3))
+
+    def local(self, x, y, z):
+        """(u, v, w) in the disc's frame, sheared with `shear_lps_mm`."""
+        if not self.shear_lps_mm.any():
+            return self.frame.to_local(x, y, z)
+        p, n = self.lower_plane_point, self.lower_plane_normal
+        height = (x - p[0]) * n[0] + (y - p[1]) * n[1] + (z - p[2]) * n[2]
+        t = np.clip(height / self.height_mm, 0.0, 1.0) - 0.5  # the frame sits at mid-height
+        shear = self.shear_lps_mm
+        return self.frame.to_local(x - t * shear[0], y - t * shear[1], z - t * shear[2])
 
     def sdf(self, x, y, z):
-        u, v, w = self.frame.to_local(x, y, z)
+        u, v, w = self.local(x, y, z)
         d2 = sdf.superellipse2d(u, v, self.semi_axes_mm[0], self.semi_axes_mm[1], 2.6)
         d2 = np.maximum(d2, v - self.v_posterior_mm)
         return np.maximum(d2, self._between(x, y, z))
@@ -54,7 +67,7 @@ class DiscGeometry:
 
     def nucleus_weight(self, x, y, z):
         """1 in the nucleus (inner 55 % of the section), 0 in the annulus, smooth between."""
-        u, v, w = self.frame.to_local(x, y, z)
+        u, v, w = self.local(x, y, z)
         r = np.sqrt((u / self.semi_axes_mm[0]) ** 2 + ((v + 2.0) / self.semi_axes_mm[1]) ** 2)
         return np.clip((0.7 - r) / 0.2, 0.0, 1.0).astype(np.float32)
 
@@ -68,7 +81,7 @@ class DiscGeometry:
 
     def bbox_lps(self) -> tuple[np.ndarray, np.ndarray]:
         a, b = self.semi_axes_mm
-        r = max(a, b) + self.height_mm
+        r = max(a, b) + self.height_mm + float(np.linalg.norm(self.shear_lps_mm)) / 2
         c = self.frame.origin_lps_mm
         return c - r, c + r
 

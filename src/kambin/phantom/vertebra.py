@@ -33,6 +33,9 @@ LAMINA_THICKNESS_MM = 6.5
 #: process's tip with the bone below; seed 2's L5 laminae lay on S1's. The clearance is the facet
 #: joint's own space, so the joints themselves are unchanged.
 NEIGHBOUR_CLEARANCE_MM = FACET_GAP_MM
+#: The cleft of a pars defect (spondylolysis), between a slipped vertebra's body and its loose arch:
+#: fibrous tissue a few millimetres wide on CT before the slip opens it further.
+PARS_DEFECT_MM = 2.0
 BODY_EXPONENT = 2.6  # squarer than an ellipse: a flat posterior wall with posterolateral corners
 
 
@@ -76,8 +79,17 @@ class VertebraGeometry:
     iap_joints: dict[str, FacetJoint] = field(default_factory=dict)  # at its bottom (it owns the IAP)
     is_sacrum: bool = False
     carve_tubes: tuple = ()  # root channels through bone (the S1 roots through the sacral foramina)
+    #: Where the laminae and the spinous process sit when they have come apart from the body at a pars
+    #: defect (isthmic spondylolisthesis, `phantom.listhesis`); None: with the body, in `frame`.
+    arch_frame: Frame | None = None
     # the vertebrae above and below (`NEIGHBOUR_CLEARANCE_MM`); not in repr/eq, which would recurse
     neighbours: tuple = field(default=(), repr=False, compare=False)
+
+    @property
+    def arch(self) -> Frame:
+        """The frame of the laminae and the spinous process (`frame` unless a pars defect let the
+        body slip away from them)."""
+        return self.frame if self.arch_frame is None else self.arch_frame
 
     # --- derived local geometry -------------------------------------------------------
     @property
@@ -144,9 +156,13 @@ class VertebraGeometry:
         bottom = -(-np.sin(half_w) * v + np.cos(half_w) * w) - (h / 2 - concave)
         return np.maximum(d2, np.maximum(top, bottom)).astype(np.float32)
 
-    def posterior_sdf_local(self, u, v, w):
-        """Pedicles, laminae, spinous and transverse processes (local frame), no facets."""
+    def posterior_sdf_local(self, u, v, w, part: str = "all", arch=None):
+        """Pedicles, laminae, spinous and transverse processes (local frame), no facets: `part` "all",
+        or "front" (pedicles and transverse processes) or "arch" (laminae and spinous process) apart.
+        `arch`: the same points in the arch's local frame (`arch_frame`), where laminae and spinous
+        process are placed; default (u, v, w)."""
         dims = self.dims
+        ua, va, wa = (u, v, w) if arch is None else arch
         parts = None
         for s in (1, -1):
             p0, p1 = self.pedicle_axis(s)
@@ -165,13 +181,13 @@ class VertebraGeometry:
             w_top = self.pedicle_w + dims.pedicle_height_mm / 2 - 1.0
             w_bot = -self.h / 2 - (1.0 if self.is_sacrum else 3.0)
             w_mid = (w_top + w_bot) / 2
-            sheared_v = v + 0.3 * np.minimum(w - w_top + 4.0, 0.0)
+            sheared_v = va + 0.3 * np.minimum(wa - w_top + 4.0, 0.0)
             e = np.array([p1[0], p1[1]])
             m = np.array([0.0, self.lamina_v_midline + LAMINA_THICKNESS_MM / 2])
-            d_uv = _segment2d(u, sheared_v, e, m) - LAMINA_THICKNESS_MM / 2
-            lam = np.maximum(d_uv, np.abs(w - w_mid) - (w_top - w_bot) / 2)
-            side = sdf.smooth_union(ped, lam, 2.5)
-            if not self.is_sacrum and dims.tp_span_mm > 0:
+            d_uv = _segment2d(ua, sheared_v, e, m) - LAMINA_THICKNESS_MM / 2
+            lam = np.maximum(d_uv, np.abs(wa - w_mid) - (w_top - w_bot) / 2)
+            side = {"all": sdf.smooth_union(ped, lam, 2.5), "front": ped, "arch": lam}[part]
+            if not self.is_sacrum and dims.tp_span_mm > 0 and part != "arch":
                 tp_h = 9.0 if dims.name == "L5" else 5.5
                 tp_t = 5.5 if dims.name == "L5" else 3.2
                 a0 = np.array([s * (self.pedicle_u + 1.0), self.pedicle_v_end - 4.0, self.pedicle_w])
@@ -179,15 +195,15 @@ class VertebraGeometry:
                 tp = _capsule_flat(u, v, w, a0, a1, tp_t, tp_h)
                 side = sdf.smooth_union(side, tp, 2.0)
             parts = side if parts is None else np.minimum(parts, side)
-        if not self.is_sacrum:
+        if not self.is_sacrum and part != "front":
             v0 = self.lamina_v_midline + 1.0
             length = dims.spinous_length_mm
             sp_h = 8.5 if dims.name == "L5" else 10.5
             w_sp = -2.5
-            sheared_w = w + 0.28 * (v - v0)
-            sp = sdf.box(u, v - (v0 + length / 2), sheared_w - w_sp, (3.2, length / 2, sp_h), rounding=2.0)
+            sheared_w = wa + 0.28 * (va - v0)
+            sp = sdf.box(ua, va - (v0 + length / 2), sheared_w - w_sp, (3.2, length / 2, sp_h), rounding=2.0)
             tip_v, tip_w = self.spinous_tip_local()
-            tip = sdf.ellipsoid(u, v - (tip_v - 5.0), w - tip_w, 4.5, 5.5, sp_h * 0.8)
+            tip = sdf.ellipsoid(ua, va - (tip_v - 5.0), wa - tip_w, 4.5, 5.5, sp_h * 0.8)
             parts = sdf.smooth_union(parts, sdf.smooth_union(sp, tip, 2.0), 2.5)
         return parts
 
@@ -224,6 +240,8 @@ class VertebraGeometry:
         """(whole vertebra, body only) signed distances of this vertebra's shapes alone."""
         u, v, w = self.frame.to_local(x, y, z)
         body = self.body_sdf_local(u, v, w)
+        if self.arch_frame is not None:
+            return self._slipped_sdf(x, y, z, u, v, w, body), body
         post = self.posterior_sdf_local(u, v, w)
         for joint in self.sap_joints.values():
             post = sdf.smooth_union(post, joint.sap_sdf(x, y, z), 2.0)
@@ -236,6 +254,19 @@ class VertebraGeometry:
         for tube in self.carve_tubes if carve else ():
             total = np.maximum(total, -(tube.sdf_broadcast(x, y, z, limit=3.0) - 1.2))
         return total, body
+
+    def _slipped_sdf(self, x, y, z, u, v, w, body):
+        """The whole vertebra when its body has slipped away from its arch (`arch_frame`): the body,
+        pedicles, transverse and superior articular processes in `frame`; the laminae, spinous and
+        inferior articular processes in `arch_frame`, kept PARS_DEFECT_MM clear of the rest."""
+        front = self.posterior_sdf_local(u, v, w, part="front")
+        for joint in self.sap_joints.values():
+            front = sdf.smooth_union(front, joint.sap_sdf(x, y, z), 2.0)
+        front = sdf.smooth_union(body, front, 2.5)
+        arch = self.posterior_sdf_local(u, v, w, part="arch", arch=self.arch_frame.to_local(x, y, z))
+        for joint in self.iap_joints.values():
+            arch = sdf.smooth_union(arch, joint.iap_sdf(x, y, z), 2.0)
+        return np.minimum(front, np.maximum(arch, PARS_DEFECT_MM - front)).astype(np.float32)
 
     def sacral_canal_sdf_local(self, u, v, w):
         """The canal through S1 and the sacrum (carved out of the bone)."""
@@ -283,7 +314,7 @@ class VertebraGeometry:
     def bbox_lps(self) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = self.bbox_local()
         corners = np.array([[x, y, z] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])])
-        world = self.frame.points(corners)
+        world = np.concatenate([self.frame.points(corners), self.arch.points(corners)])
         return world.min(axis=0), world.max(axis=0)
 
 
