@@ -16,8 +16,8 @@
   any, and on the phantoms (whole, and cropped to L1-L5 in a sample of the 48 storage orders, with
   and without a hint; and, with and without a click in L3, T11 to the sacrum with 11, 12 or 13 rib
   pairs, a sacralised L5, wedge fractures, osteoporotic bone, pedicle screws, scoliosis, isthmic
-  spondylolisthesis up to grade 2), how many vertebrae were named right, left unnamed, or named
-  wrong, or the CT refused; baseline 0 wrong.
+  spondylolisthesis up to grade 2, osteophytes and bony bridges), how many vertebrae were named
+  right, left unnamed, or named wrong, or the CT refused; baseline 0 wrong.
   And the 48 storage orders of sub-verse006 against its axial storage (Dice, target 0.98).
 - Time and peak memory on a synthetic 512x512x400 lumbar CT at 0.7 mm (kambin.phantom), against
   issue 21's target (10 s, 4 GB on 2 cores) and, for speed, a plain SimpleITK threshold +
@@ -230,6 +230,8 @@ PHANTOM_VARIATIONS = (
       for seed, cobb in ((0, 40.0), (1, 25.0), (3, -30.0), (4, -40.0))),
     *((f"phantom{seed}_listhesis{v}_{pct:.0f}", {"seed": seed, "spondylolisthesis": v, "slip_percent": pct})
       for seed, v, pct in ((0, "L5", 45.0), (1, "L4", 30.0), (2, "L5", 50.0), (3, "L3", 20.0))),
+    *((f"phantom{seed}_osteophytes_{mode}", {"seed": seed, "osteophytes": mode})
+      for seed, mode in ((0, "bridging"), (1, "spurs"), (2, "bridging"), (3, "bridging"))),
 )
 
 

@@ -1,7 +1,8 @@
 """Vertebra segmentation on the phantom's variations (issue 21), each with exact truth: T11 to the
 sacrum with 11, 12 or 13 rib pairs, a sacralised L5, osteoporotic bone, a wedge fracture, pedicle
-screws and rods, a lumbar scoliosis and an isthmic spondylolisthesis. Every vertebra is named right,
-or left unnamed with the reason, or the CT refused; never named wrong. All at 1.5 mm, seeded."""
+screws and rods, a lumbar scoliosis, an isthmic spondylolisthesis and bridging osteophytes. Every
+vertebra is named right, or left unnamed with the reason, or the CT refused; never named wrong. All at
+1.5 mm, seeded."""
 
 import numpy as np
 import pytest
@@ -112,6 +113,16 @@ def test_a_grade_2_isthmic_spondylolisthesis_is_named_right():
     result = segment_spine(patient.ct)
     assert result.named and set(level_naming(result.labels.voxels, patient.labels.voxels).values()) == {"right"}
     assert np.mean(list(_lumbosacral_dice(result, patient.labels.voxels).values())) >= 0.92
+
+
+def test_osteophytes_bridging_two_discs_are_named_right():
+    """Marginal osteophytes at every disc, fused into bony bridges across L2-L3 and L3-L4 (L2, L3 and
+    L4 one piece of bone): every vertebra named right, mean Dice >= 0.92, and the bridged L3 >= 0.9."""
+    patient = make_patient(0, spacing_mm=(1.5, 1.5, 1.5), osteophytes="bridging")
+    result = segment_spine(patient.ct)
+    assert result.named and set(level_naming(result.labels.voxels, patient.labels.voxels).values()) == {"right"}
+    dice = _lumbosacral_dice(result, patient.labels.voxels)
+    assert np.mean(list(dice.values())) >= 0.92 and dice[label_id("vertebrae_L3")] >= 0.9, dice
 
 
 def test_5_mm_slices_are_named_right_with_a_warning():

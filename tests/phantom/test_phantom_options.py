@@ -1,6 +1,7 @@
 """Phantom options: intravenous contrast (the enhanced vessels and organs read in bone's HU range, as on
 a real scan: Bae KT, Radiology 256(1), 2010; bone and labels unchanged), storage order, the
-thoracolumbar field of view with 11, 12 or 13 rib pairs, scoliosis and isthmic spondylolisthesis."""
+thoracolumbar field of view with 11, 12 or 13 rib pairs, scoliosis, isthmic spondylolisthesis and
+osteophytes."""
 
 from __future__ import annotations
 
@@ -188,3 +189,46 @@ def test_spondylolisthesis_slips_the_body_and_leaves_the_arch_behind(patient_fac
                          ({"spondylolisthesis": "L5", "slip_percent": 60.0}, "at most 50 %")):
         with pytest.raises(InvalidInputError, match=message):
             make_patient(0, **bad)
+
+
+def _face_contacts(labels: np.ndarray, first: int, second: int) -> int:
+    """Voxel faces where `first` meets `second` (either way round), along the three axes."""
+    count = 0
+    for axis in range(3):
+        a = np.moveaxis(labels, axis, 0)
+        count += int(((a[:-1] == first) & (a[1:] == second)).sum() + ((a[:-1] == second) & (a[1:] == first)).sum())
+    return count
+
+
+def _front_contacts(patient, upper: str, lower: str) -> int:
+    """`_face_contacts` of two vertebrae in front of the lower one's posterior wall (so not at the
+    facet joints, which a 2 mm grid samples across their 1.6 mm space)."""
+    body = patient.truth.vertebrae[lower]
+    y_mm = patient.ct.voxel_to_lps[1, 3] + patient.ct.voxel_to_lps[1, 1] * np.arange(patient.ct.voxels.shape[1])
+    in_front = y_mm < body.body_centre_lps_mm[1] + 0.4 * body.body_depth_mm  # +y is posterior
+    front = np.where(in_front[None, :, None], patient.labels.voxels, 0)
+    return _face_contacts(front, label_id(f"vertebrae_{upper}"), label_id(f"vertebrae_{lower}"))
+
+
+def test_osteophytes_grow_from_the_rims_and_bridge_two_discs(patient_factory):
+    """Marginal osteophytes: every lumbar vertebra gains bone outside its body, in front and at the
+    sides and not behind (the canal is left as it was); with bridging, L3's bone meets L2's and L4's
+    across their discs (the bridges), as no vertebra's bone meets its neighbour's without them."""
+    plain = patient_factory(0, 2.0)
+    for mode in ("spurs", "bridging"):
+        grown = patient_factory(0, 2.0, osteophytes=mode)
+        for name in ("L1", "L2", "L3", "L4", "L5"):
+            new = (grown.labels.voxels == label_id(f"vertebrae_{name}")) & (
+                plain.labels.voxels != label_id(f"vertebrae_{name}")
+            )
+            assert new.sum() > 100, (mode, name, new.sum())  # 0.8 cm^3: L1 has one rim in view
+            body = grown.truth.vertebrae[name]
+            points = grown.ct.voxel_to_lps[:3, :3] @ np.argwhere(new).T + grown.ct.voxel_to_lps[:3, 3:]
+            behind = points[1] > body.body_centre_lps_mm[1] + 0.5 * body.body_depth_mm  # +y is posterior
+            assert behind.mean() < 0.02, (mode, name, behind.mean())
+        bridged = mode == "bridging"
+        assert (_front_contacts(grown, "L2", "L3") > 20) == bridged
+        assert (_front_contacts(grown, "L3", "L4") > 20) == bridged
+    assert _front_contacts(plain, "L2", "L3") == 0 and _front_contacts(plain, "L3", "L4") == 0
+    with pytest.raises(InvalidInputError, match="osteophytes must be one of"):
+        make_patient(0, osteophytes="lots")

@@ -49,6 +49,9 @@ def phantom_command(
         None, "--spondylolisthesis", help="A vertebra slipped forward over the one below, its arch left (isthmic)."
     ),
     slip: float = typer.Option(25.0, "--slip", help="With --spondylolisthesis: the slip in % (to 50: grade 2)."),
+    osteophytes: str = typer.Option(
+        "none", "--osteophytes", help="none, spurs (at every disc) or bridging (spurs fused across L2-L3, L3-L4)."
+    ),
 ) -> None:
     """Make a synthetic lumbar CT with its label map and ground truth (nerve roots, dural sac, Kambin's triangles)."""
     from kambin.atomic import check_new_directory
@@ -76,6 +79,7 @@ def phantom_command(
             scoliosis=scoliosis,
             spondylolisthesis=spondylolisthesis,
             slip_percent=slip,
+            osteophytes=osteophytes,
         )
         write_patient(patient, output, dicom=dicom, preview=preview)
     shape = " x ".join(map(str, patient.ct.shape_ijk))

@@ -29,6 +29,8 @@ from kambin.phantom.morphometry import (
     with_thoracic,
 )
 from kambin.phantom.neural import ROOT_VERTEBRAE, build_cauda_equina, build_dural_sac, build_root, build_spinal_cord
+from kambin.phantom.osteophytes import MODES as OSTEOPHYTE_MODES
+from kambin.phantom.osteophytes import osteophyte_shapes
 from kambin.phantom.pathology import (
     Lesion,
     PathologySpec,
@@ -151,6 +153,7 @@ def make_patient(
     scoliosis: float = 0.0,
     spondylolisthesis: str | None = None,
     slip_percent: float = 25.0,
+    osteophytes: str = "none",
 ) -> Patient:
     """Build a seeded synthetic lumbar patient; the same arguments give identical arrays.
 
@@ -193,6 +196,8 @@ def make_patient(
         spondylolisthesis: a vertebra (L1-L5; T11 or T12 with `thoracic`) slipped forward over the
             one below by `slip_percent` (0-50: Meyerding grades 1 and 2) of that one's endplate
             depth, its arch left behind at a pars defect (isthmic; `phantom.listhesis`).
+        osteophytes: "none", "spurs" (marginal osteophytes in front of and beside every disc) or
+            "bridging" (the spurs also fused into bony bridges across two discs; `phantom.osteophytes`).
 
     Raises:
         InvalidInputError: a bad seed, option or spacing (the message says what is allowed).
@@ -207,6 +212,8 @@ def make_patient(
         raise InvalidInputError(f"storage must be one of {', '.join(STORAGE)}, not {storage!r}")
     if rib_pairs not in RIB_BEARING:
         raise InvalidInputError(f"rib_pairs must be one of {', '.join(map(str, RIB_BEARING))}, not {rib_pairs!r}")
+    if osteophytes not in OSTEOPHYTE_MODES:
+        raise InvalidInputError(f"osteophytes must be one of {', '.join(OSTEOPHYTE_MODES)}, not {osteophytes!r}")
     if rib_pairs != 12 and not thoracic:
         raise InvalidInputError("rib_pairs needs thoracic=True (the ribs lie above a lumbar field of view)")
     spec = PathologySpec.make(pathology, level, side, migration, severity)
@@ -286,6 +293,10 @@ def make_patient(
     for lesion in lesions:
         if lesion.label == "disc_herniation":
             paints.append(Paint(lesion.shape, lesion.label, 88.0, T_SOFT))
+    if osteophytes != "none":  # before the vertebrae, which keep their own bone where the spurs reach in
+        spur_hu = _bone_hu_fn(voxel, 1.2, morph.cancellous_hu + 150.0)
+        for spur in osteophyte_shapes(spine, osteophytes, np.random.default_rng([int(seed), 707])):
+            paints.append(Paint(spur, spur.name, spur_hu, T_CANCELLOUS))
     for name, vert in spine.vertebrae.items():
         carve = roots[("S1", "left")], roots[("S1", "right")]
         if name == "S1":
