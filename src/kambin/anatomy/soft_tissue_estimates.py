@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
+from kambin.anatomy.body import body_mask
 from kambin.anatomy.labels import disc_name, label_by_id, label_id, nerve_root_name
 from kambin.anatomy.landmarks import SIDES, VertebraLandmarks, pedicle_width_estimate_mm, vertebra_landmarks
 from kambin.anatomy.neural_on_ct import (
@@ -487,13 +488,6 @@ def paint_tube(out: np.ndarray, grid: Volume, tube: Tube, value: int, protect: n
 
 
 # --- psoas and peritoneum --------------------------------------------------------------------
-
-
-def body_mask(ct: Volume) -> np.ndarray:
-    """The patient's body (HU > -350, largest part, holes filled per slice): planning's definition."""
-    from kambin.planning.scene import body_mask as _body_mask
-
-    return _body_mask(ct)
 
 
 def _lumbar(vertebrae: dict[str, VertebraLandmarks]) -> list[VertebraLandmarks]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import ndimage
 
+from kambin.anatomy.body import body_mask
 from kambin.anatomy.labels import label_by_id, nerve_root_name
 from kambin.errors import InvalidInputError
 from kambin.imaging.resample import resample_like
@@ -188,20 +189,6 @@ def levels_present(ids: dict[str, int]) -> list[str]:
 def _grid(centre: np.ndarray, low: np.ndarray, high: np.ndarray, spacing: float) -> Volume:
     size = np.ceil((high - low) / spacing).astype(int) + 1
     return Volume.from_geometry(np.zeros(tuple(size), dtype=np.uint8), (spacing,) * 3, tuple(low))
-
-
-def body_mask(ct: Volume) -> np.ndarray:
-    """The patient's body: HU > -350, the largest connected part (not the table), holes filled
-    slice by slice (bowel gas and lungs are inside the body)."""
-    mask = np.asarray(ct.voxels) > -350
-    labelled, count = ndimage.label(mask)
-    if count == 0:
-        return mask
-    sizes = np.bincount(labelled.ravel())[1:]
-    body = labelled == (int(np.argmax(sizes)) + 1)
-    for k in range(body.shape[2]):
-        body[:, :, k] = ndimage.binary_fill_holes(body[:, :, k])
-    return body
 
 
 def build_scene(
