@@ -42,6 +42,7 @@ bench: setup
 
 lint: setup
 	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache build *.egg-info src/*.egg-info

@@ -10,10 +10,10 @@ import pytest
 from kambin.errors import InvalidInputError, UnreadableFileError
 from kambin.render.endoscope import scope_pose
 from kambin.render.meshes import sphere_mesh
+from kambin.render.video_source import SimulatedEndoscopeSource
 from kambin.video import (
     CaptureSource,
     FileSource,
-    SimulatedEndoscopeSource,
     VideoConnectionError,
     VideoFrame,
     VideoState,

@@ -30,6 +30,7 @@ from kambin.errors import InvalidInputError
 from kambin.geometry.graph import DerivedTransform, TransformGraph
 from kambin.navigation.guidance import Guidance, GuidanceModel
 from kambin.navigation.overlay import Overlay
+from kambin.navigation.recording import pose_record, video_record_fields
 from kambin.tracking.frame import TrackingFrame
 from kambin.video.frame import VideoFrame
 
@@ -232,8 +233,6 @@ class Record(Operator):
         writer = self.writer
         if writer is None:
             return {}
-        from kambin.navigation.replay import pose_record, video_record_fields
-
         for frame in values["tracking_frames"]:
             writer.write(frame.timestamp_s, "pose", **pose_record(frame))
         video: VideoFrame = values["video_frame"]

@@ -25,6 +25,8 @@ import numpy as np
 
 from kambin.atomic import check_new_directory, write_text_atomic
 from kambin.errors import InvalidInputError, UnreadableFileError
+from kambin.tracking.frame import ToolPose, TrackingFrame
+from kambin.video.frame import VideoFrame
 
 DISCLAIMER = "Research and training use only; not a medical device."
 FORMAT = "kambin-session-1"
@@ -160,3 +162,37 @@ def _records(directory: Path, images: bool = True) -> Iterator[Record]:
                     break
                 image = decoded[:, :, ::-1].copy()
             yield Record(t, kind, item, image)
+
+
+# --- the fields of the records (`pipeline.Record` writes them, `replay` reads them) ----------------
+
+
+def pose_record(frame: TrackingFrame) -> dict:
+    """A tracking frame as the fields of a "pose" record (matrices row-major, exact floats)."""
+    return {
+        "index": frame.index,
+        "source_timestamp_s": frame.source_timestamp_s,
+        "faults": list(frame.faults),
+        "tools": {
+            name: {
+                "status": pose.status,
+                "tool_to_tracker": [None if not np.isfinite(v) else float(v) for v in pose.tool_to_tracker.ravel()],
+                "error_mm": pose.error_mm,
+                "reason": pose.reason,
+            }
+            for name, pose in frame.poses.items()
+        },
+    }
+
+
+def tracking_frame_from_record(t: float, fields: dict) -> TrackingFrame:
+    """The inverse of `pose_record`."""
+    poses = {}
+    for name, item in fields["tools"].items():
+        matrix = np.array([np.nan if v is None else v for v in item["tool_to_tracker"]], dtype=np.float64)
+        poses[name] = ToolPose(name, matrix.reshape(4, 4), item["status"], item["error_mm"], item["reason"])
+    return TrackingFrame(t, poses, fields["index"], fields["source_timestamp_s"], tuple(fields["faults"]))
+
+
+def video_record_fields(frame: VideoFrame) -> dict:
+    return {"index": frame.index}

@@ -21,41 +21,10 @@ import numpy as np
 from kambin.atomic import atomic_file
 from kambin.errors import InvalidInputError, UnreadableFileError
 from kambin.navigation.pipeline import Pipeline, Registration, UpdateTransforms, guidance_fields
-from kambin.navigation.recording import read_session
-from kambin.tracking.frame import ToolPose, TrackingFrame
+from kambin.navigation.recording import read_session, tracking_frame_from_record
+from kambin.tracking.frame import TrackingFrame
 from kambin.tracking.plus import sequence_from_frames, write_plus_sequence
 from kambin.video.frame import VideoFrame
-
-
-def pose_record(frame: TrackingFrame) -> dict:
-    """A tracking frame as the fields of a "pose" record (matrices row-major, exact floats)."""
-    return {
-        "index": frame.index,
-        "source_timestamp_s": frame.source_timestamp_s,
-        "faults": list(frame.faults),
-        "tools": {
-            name: {
-                "status": pose.status,
-                "tool_to_tracker": [None if not np.isfinite(v) else float(v) for v in pose.tool_to_tracker.ravel()],
-                "error_mm": pose.error_mm,
-                "reason": pose.reason,
-            }
-            for name, pose in frame.poses.items()
-        },
-    }
-
-
-def tracking_frame_from_record(t: float, fields: dict) -> TrackingFrame:
-    """The inverse of `pose_record`."""
-    poses = {}
-    for name, item in fields["tools"].items():
-        matrix = np.array([np.nan if v is None else v for v in item["tool_to_tracker"]], dtype=np.float64)
-        poses[name] = ToolPose(name, matrix.reshape(4, 4), item["status"], item["error_mm"], item["reason"])
-    return TrackingFrame(t, poses, fields["index"], fields["source_timestamp_s"], tuple(fields["faults"]))
-
-
-def video_record_fields(frame: VideoFrame) -> dict:
-    return {"index": frame.index}
 
 
 def registration_record(registration: Registration) -> dict:

@@ -46,9 +46,9 @@ def write_simulated_setup(case: sim.SimulatedCase, directory: str | os.PathLike,
     from kambin.imaging.io import write_volume
     from kambin.planning.export import write_plan
     from kambin.render.endoscope import EndoscopeCamera
+    from kambin.render.video_source import SimulatedEndoscopeSource
     from kambin.render.views import write_video
     from kambin.tracking.plus import sequence_from_frames, write_plus_sequence
-    from kambin.video.sources import SimulatedEndoscopeSource
 
     directory = Path(directory)
     ct_path = write_volume(case.ct, directory / "ct.nii.gz")

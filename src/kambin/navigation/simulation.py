@@ -43,9 +43,9 @@ from kambin.navigation.case import (  # noqa: F401 - re-exported: sim.load_plan,
 from kambin.navigation.pipeline import Registration
 from kambin.phantom.patient import DEMO_LEVEL, DEMO_SIDE
 from kambin.planning.models import Plan
+from kambin.render.video_source import SimulatedEndoscopeSource
 from kambin.tracking.frame import ToolPose, TrackingFrame
 from kambin.tracking.simulated import NoiseModel, SimulatedTracker, ToolPath
-from kambin.video.sources import SimulatedEndoscopeSource
 
 SCENARIOS = ("plan", "toward_root")
 # The tracker sits about 1.5 m from the patient, turned 90 degrees about the table's long axis.

@@ -1,11 +1,10 @@
-"""Video sources behind one interface: capture devices and streams, video files, and the simulated
-endoscope rendered from the synthetic patient. Every frame is stamped at acquisition."""
+"""Video sources behind one interface: capture devices and streams and video files (the simulated
+endoscope, which renders, is `kambin.render.video_source`). Every frame is stamped at acquisition."""
 
 from kambin.video.frame import VideoFrame
 from kambin.video.sources import (
     CaptureSource,
     FileSource,
-    SimulatedEndoscopeSource,
     VideoConnectionError,
     VideoSource,
     VideoState,
@@ -15,7 +14,6 @@ from kambin.video.sources import (
 __all__ = [
     "CaptureSource",
     "FileSource",
-    "SimulatedEndoscopeSource",
     "VideoConnectionError",
     "VideoFrame",
     "VideoSource",
