@@ -13,6 +13,7 @@ import numpy as np
 
 from kambin.phantom import make_patient
 from kambin.planning import planner
+from kambin.planning.approach_search import SAP_REAM_STEPS_MM
 from kambin.planning.models import PlanRequest
 from kambin.planning.scene import LIMITS_MM, build_scene
 from kambin.planning.search import Obstacle, PathEvaluator, SearchSpace, search
@@ -59,7 +60,7 @@ def run(report) -> None:
     target = np.array(planner.plan(patient.ct, patient.labels, request).target_lps_mm)
     scene = build_scene(patient.ct, patient.labels, "L4-L5", "left", target, request.max_depth_mm)
     limits = dict(LIMITS_MM["transforaminal"])
-    limits["sap"] = -planner.SAP_REAM_STEPS_MM[-1]
+    limits["sap"] = -SAP_REAM_STEPS_MM[-1]
     evaluator = PathEvaluator(target, [Obstacle(f, limits[n]) for n, f in scene.fields.items()], 3.5, 180.0)
     space = SearchSpace("left", (0.0, np.radians(60)), (np.radians(-35), np.radians(45)), np.radians(1.0))
     start = time.perf_counter()

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from kambin.geometry.primitives import displace_around, push_out
 from kambin.phantom import sdf
-from kambin.phantom.morphometry import Morphometry
+from kambin.phantom.morphometry import MOTION_LEVELS, Morphometry
+from kambin.phantom.pathology import Lesion
 from kambin.phantom.shapes import Tube
 from kambin.phantom.spine import SIDES, Spine
 
@@ -173,3 +175,63 @@ def build_spinal_cord(spine: Spine, sac: Tube) -> Tube:
     pts = sdf.catmull_rom(control, step_mm=2.0)
     radii = np.interp(np.linspace(0, 1, len(pts)), [0, 0.5, 0.85, 1.0], [4.3, 4.0, 2.5, 0.8])
     return Tube("spinal_cord", pts, radii)
+
+
+# --- roots and sac moved by lesions -------------------------------------------------------------
+
+#: How far a root is kept from the bone, disc and lesions it is pushed out of (mm).
+ROOT_CLEARANCE_MM = 0.4
+
+
+def obstacle_sdf(spine: Spine, names: list[str], levels: list[str], lesions: list[Lesion]):
+    """The signed distance (points (N, 3) -> mm) to the named vertebrae, the discs of `levels` and
+    the lesions: what a root is pushed out of."""
+    verts = [spine.vertebrae[n] for n in names if n in spine.vertebrae]
+    discs = [spine.discs[lv] for lv in levels if lv in spine.discs]
+
+    def fn(p):
+        d = np.full(len(p), np.inf)
+        for v in verts:
+            d = np.minimum(d, v.sdf(p[:, 0], p[:, 1], p[:, 2])[0])
+        for disc in discs:
+            d = np.minimum(d, disc.sdf(p[:, 0], p[:, 1], p[:, 2]))
+        for lesion in lesions:
+            d = np.minimum(d, lesion.sdf_points(p))
+        return d
+
+    return fn
+
+
+def pushed_root(spine, sac, name, side, morph, lesions) -> Tube:
+    root = build_root(spine, sac, name, side, morph)
+    order = ["L1", "L2", "L3", "L4", "L5", "S1"]
+    i = order.index(name)
+    neighbours = order[max(i - 1, 0) : i + 2]
+    levels = [lv for lv in MOTION_LEVELS if name in lv.split("-")]
+    if name == "S1":
+        neighbours = ["L5"]
+    pts = root.points_lps_mm
+    for fragment in (lesion for lesion in lesions if lesion.label == "disc_herniation"):
+        # a fragment displaces the root as a piece (`displace_around`), take-off included
+        disc_centre = spine.discs[fragment.info["level"]].frame.origin_lps_mm
+        pts = displace_around(pts, root.radii_mm, fragment.sdf_points, ROOT_CLEARANCE_MM, disc_centre)
+    obstacle = obstacle_sdf(spine, neighbours, levels, lesions)
+    movable = np.ones(len(pts), bool)
+    if not lesions:
+        movable[:1] = False  # the take-off stays on the sac unless a lesion pushes it
+    pts = push_out(pts, root.radii_mm, obstacle, ROOT_CLEARANCE_MM, movable)
+    return Tube(root.name, pts, root.radii_mm)
+
+
+def compressed_sac(sac: Tube, lesions: list[Lesion]) -> Tube:
+    """A herniation indents the sac: the tube narrows (to at most 40 % less) and shifts away."""
+    hern = [les for les in lesions if les.label == "disc_herniation"]
+    if not hern:
+        return sac
+    obstacle = hern[0].sdf_points
+    radii = sac.radii_mm.copy()
+    d = obstacle(sac.points_lps_mm) - radii - 0.3
+    shrink = np.clip(-d, 0, 0.4 * radii)
+    radii = radii - shrink
+    pts = push_out(sac.points_lps_mm, radii, obstacle, 0.3)
+    return Tube(sac.name, pts, radii)
