@@ -142,7 +142,7 @@ def test_no_real_ct_has_a_vertebra_named_wrong(real_runs):
     TotalSegmentator's example shows only the lowest few millimetres of T11 (no disc above it to cut
     it off): counted into T12, it is not counted (under 15 ml in view). tptbox-sample (1.5 mm, 70 mm
     tall, bodies of 150-210 HU): the column found runs along its arches, not its bodies, and the
-    segmentation is refused, with a hint or without (`segmentation._check_column_in_bodies`)."""
+    segmentation is refused, with a hint or without (`segmentation_checks.check_column_in_bodies`)."""
     table = []
     for (case, hint), (ct, truth, result) in real_runs.items():
         if isinstance(result, InvalidInputError):
@@ -178,7 +178,7 @@ def test_cropped_ct_without_landmarks_is_labelled_but_not_named(real_runs):
 
 def test_thick_slices_keep_their_bone_and_say_a_vessel_could_not_be_cut(real_runs):
     """sub-verse006 (1x1x3 mm): the 3 mm slices blur the cortex into the cancellous bone (10 % of the
-    bodies' bone inside a shell), so the cortical-shell cut (`segmentation._keep_within_cortex`) is
+    bodies' bone inside a shell), so the cortical-shell cut (`segmentation_checks.keep_within_cortex`) is
     not made, which would take bone (forced: L4 Dice 0.88 -> 0.31, L5 0.83 -> 0.44; an earlier variant
     of the cut erased L5, and --lowest L5 then named L4 "L5"), and the warning says what that leaves
     unchecked."""
@@ -425,9 +425,9 @@ def test_contrast_enhanced_vessels_and_organs_are_not_bone_and_the_levels_hold(p
 def test_a_missed_lumbosacral_disc_leaves_the_levels_unnamed():
     """Phantom seed 2 at 1.5 mm: the L5-S1 disc is not found, L5 and S1 make one segment that meets
     the ilia, and counting from it named every level one too high (L1 called L2). The sacral segment
-    reaching 39 mm above its sacroiliac joints gives it away (`segmentation._count_suspect`). A click
+    reaching 39 mm above its sacroiliac joints gives it away (`segmentation_checks.count_suspect`). A click
     in L3 is obeyed above that segment, which is left unlabelled (it had been named L5 whole); a click
-    inside it is refused (`segmentation._named_short_of`)."""
+    inside it is refused (`segmentation_checks.named_short_of`)."""
     from kambin.phantom import make_patient
 
     patient = make_patient(2, spacing_mm=(1.5, 1.5, 1.5))

@@ -166,7 +166,7 @@ def _beyond_plane(disc: Disc, sign: float, shape: tuple[int, ...], offset_xyz: n
 CONTACT_RIM_MM = 2
 #: Dim: below half-way from soft tissue to the brightest bone within `bone.EDGE_WINDOW_MM`, the
 #: half-maximum rule (a voxel that straddles a blurred gap between two cortices reads below it;
-#: cf. `segmentation.HALF_MAXIMUM_FRACTION`).
+#: cf. `bone.HALF_MAXIMUM_FRACTION`).
 CONTACT_DIM_FRACTION = 0.5
 
 
