@@ -60,7 +60,9 @@ def score(true: np.ndarray, label: np.ndarray, estimate: np.ndarray, uncertainty
 
 def measure(patient, bone_labels) -> dict[str, list[dict]]:
     from kambin.anatomy.labels import label_id
-    from kambin.anatomy.soft_tissue_estimates import Tube, estimate_planning_labels, paint_tube
+    from kambin.anatomy.neural_estimates import paint_tube
+    from kambin.anatomy.soft_tissue_estimates import estimate_planning_labels
+    from kambin.anatomy.tube import Tube
 
     anatomy = estimate_planning_labels(patient.ct, bone_labels)
     labels, truth = np.asarray(anatomy.labels.voxels), np.asarray(patient.labels.voxels)

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from kambin.anatomy import morphometry as morph
+from kambin.anatomy.disc_estimates import DiscEstimate
 from kambin.anatomy.landmarks import VertebraLandmarks
-from kambin.anatomy.soft_tissue_estimates import DiscEstimate, Tube
+from kambin.anatomy.tube import Tube
 from kambin.imaging.volume import Volume
 
 

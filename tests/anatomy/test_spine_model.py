@@ -13,10 +13,10 @@ import json
 import numpy as np
 import pytest
 
+from kambin.anatomy.labelled_vertebrae import bone_names, measure_vertebrae
 from kambin.anatomy.labels import label_id
 from kambin.anatomy.metrics import carries_label
 from kambin.anatomy.segmentation import segment_spine
-from kambin.anatomy.soft_tissue_estimates import bone_names, measure_vertebrae
 from kambin.anatomy.spine_model import SpineModel, _vertebra_model, build_spine_model
 from kambin.errors import InvalidInputError
 from kambin.imaging.volume import Volume

@@ -37,8 +37,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+from kambin.anatomy.disc_estimates import DiscEstimate
 from kambin.anatomy.landmarks import SIDES, VertebraLandmarks
-from kambin.anatomy.soft_tissue_estimates import DiscEstimate, Tube
+from kambin.anatomy.tube import Tube
 from kambin.geometry.kambin_triangle import kambin_triangle as shared_kambin_triangle
 from kambin.imaging.volume import Volume
 

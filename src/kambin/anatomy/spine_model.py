@@ -14,15 +14,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from kambin.anatomy import morphometry as morph
+from kambin.anatomy.labelled_vertebrae import ORDER, adjacent_pairs
 from kambin.anatomy.labels import disc_name, label_id
 from kambin.anatomy.landmarks import SIDES, VertebraLandmarks
-from kambin.anatomy.soft_tissue_estimates import (
-    ORDER,
-    PlanningAnatomy,
-    Tube,
-    adjacent_pairs,
-    estimate_with_body,
-)
+from kambin.anatomy.soft_tissue_estimates import PlanningAnatomy, estimate_with_body
+from kambin.anatomy.tube import Tube
 from kambin.imaging.volume import Volume
 
 Point = list[float]
@@ -292,6 +288,6 @@ def build_spine_model_and_labels(
 
 
 def _input_ids(labels: Volume, names: dict[str, str] | None) -> dict[str, int]:
-    from kambin.anatomy.soft_tissue_estimates import bone_names
+    from kambin.anatomy.labelled_vertebrae import bone_names
 
     return bone_names(labels, names)
