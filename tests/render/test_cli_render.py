@@ -51,7 +51,7 @@ def _run(argv, capsys):
     [
         (["drr", "{ct}", "--view", "oblique", "-o", "{out}.png"], "--view must be ap or lateral"),
         (["drr", "{ct}", "-o", "{out}.gif"], "output must end in"),
-        (["drr", "{ct}", "--plan", "{dir}/missing.json", "-o", "{out}.png"], "does not exist"),
+        (["drr", "{ct}", "--plan", "{dir}/missing.json", "-o", "{out}.png"], "no such plan file"),
         (["drr", "{ct}", "--entry", "1", "2", "3", "-o", "{out}.png"], "go together"),
         (["endoscope", "{ct}", "-o", "{out}.png"], "needs a path"),
         (["endoscope", "{ct}", "--plan", "{dir}/plan.json", "--at", "500", "-o", "{out}.png"], "outside the path"),

@@ -64,7 +64,7 @@ def test_plan_then_report_cli(planned, tmp_path, capsys):
     assert done.value.code in (0, None) and "<h2>The numbers</h2>" in report_path.read_text()
     with pytest.raises(SystemExit) as done:
         main(["report", str(tmp_path / "missing.json"), "-o", str(tmp_path / "r.html")])
-    assert done.value.code == 1 and "no such file" in capsys.readouterr().err
+    assert done.value.code == 1 and "no such plan file" in capsys.readouterr().err
     assert not (tmp_path / "r.html").exists()
 
 

@@ -1,5 +1,6 @@
-"""Writing a label map with its JSON sidecar (label id as a string -> registry name), as
-`kambin segment` and the planner's anatomy do: `seg.nii.gz` goes with `seg.json`."""
+"""The label map's JSON sidecar (label id as a string -> registry name), written with the label map
+as `kambin segment` and the planner's anatomy do (`seg.nii.gz` goes with `seg.json`), and read back
+here by everyone else."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from kambin.atomic import write_text_atomic
-from kambin.errors import UnreadableFileError
+from kambin.errors import InvalidInputError, UnreadableFileError
 from kambin.imaging.volume import Volume
 
 
@@ -23,6 +24,21 @@ def sidecar_path(labels_path: str | os.PathLike) -> Path:
             name = name[: -len(suffix)]
             break
     return path.with_name(name + ".json")
+
+
+def read_label_names(labels_path: str | os.PathLike) -> dict[str, str] | None:
+    """The names in the label map's sidecar (label id as a string -> registry name), or None when the
+    label map has no sidecar (its ids are then the registry's)."""
+    sidecar = sidecar_path(labels_path)
+    if not sidecar.is_file():
+        return None
+    try:
+        data = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = None
+    if not isinstance(data, dict):
+        raise InvalidInputError(f"{sidecar}: not a JSON object of label id to name")
+    return {str(k): str(v) for k, v in data.items()}
 
 
 def write_label_map(labels: Volume, names: dict[str, str], path: str | os.PathLike) -> tuple[Path, Path]:

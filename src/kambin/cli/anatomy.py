@@ -3,7 +3,6 @@ canal of a lumbar CT, with the stenosis and disc-height flags (kambin.anatomy.mo
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -11,20 +10,6 @@ from rich.table import Table
 
 from kambin.cli.app import DISCLAIMER, LEVEL_AT_HELP, app, console
 from kambin.errors import InvalidInputError
-
-
-def _sidecar(labels_path: Path) -> dict[str, str] | None:
-    """The label map's JSON sidecar (id -> registry name) beside it, or None."""
-    name = labels_path.name
-    stem = name[: -len(".nii.gz")] if name.endswith(".nii.gz") else labels_path.stem
-    path = labels_path.with_name(f"{stem}.json")
-    if not path.exists():
-        return None
-    try:
-        data = json.loads(path.read_text())
-        return {str(k): str(v) for k, v in data.items()}
-    except (json.JSONDecodeError, AttributeError):
-        raise InvalidInputError(f"{path}: not a JSON object of label id to name") from None
 
 
 def _mm(value: float | None, digits: int = 1) -> str:
@@ -43,6 +28,7 @@ def anatomy_command(
     as_json: bool = typer.Option(False, "--json", help="Print the SpineModel as one JSON object."),
 ) -> None:
     """Measure the lumbar spine: Kambin's triangle, foramina, discs, canal, with stenosis flags."""
+    from kambin.anatomy.label_io import read_label_names
     from kambin.anatomy.spine_model import build_spine_model
     from kambin.imaging import read_volume
 
@@ -56,7 +42,7 @@ def anatomy_command(
                 f"{labels_path}: the label map (shape {labels.shape_ijk}) is not on the CT's grid "
                 f"(shape {ct.shape_ijk}); resample it onto the CT first"
             )
-        names = _sidecar(labels_path)
+        names = read_label_names(labels_path)
     else:
         from kambin.anatomy.identification import parse_level_at
         from kambin.anatomy.segmentation import segment_spine

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
@@ -38,9 +37,11 @@ def plan_command(
     from pydantic import ValidationError
 
     from kambin.anatomy.identification import parse_level_at
+    from kambin.anatomy.label_io import read_label_names
     from kambin.imaging import read_volume
-    from kambin.planning.export import slicer_markups, write_json, write_plan
+    from kambin.planning.export import slicer_markups, write_json
     from kambin.planning.models import PlanRequest
+    from kambin.planning.plan_file import write_plan
     from kambin.planning.planner import plan
     from kambin.workflows.plan_ct import planning_anatomy
 
@@ -70,7 +71,7 @@ def plan_command(
         anatomy = planning_anatomy(
             ct,
             labels,
-            _sidecar(labels_path) if labels_path is not None else None,
+            read_label_names(labels_path) if labels_path is not None else None,
             lowest,
             highest,
             [parse_level_at(text) for text in level_at],
@@ -160,18 +161,6 @@ def plan_command(
     console.print(f"wrote {', '.join(written)}", highlight=False)
     if slicer is not None and markups is None:
         console.print("no markups written: the plan has no safe path", highlight=False)
-
-
-def _sidecar(labels_path: Path) -> dict[str, str] | None:
-    name = labels_path.name
-    stem = name[: -len(".nii.gz")] if name.endswith(".nii.gz") else labels_path.stem
-    sidecar = labels_path.with_name(f"{stem}.json")
-    if not sidecar.exists():
-        return None
-    try:
-        return {str(k): str(v) for k, v in json.loads(sidecar.read_text()).items()}
-    except (json.JSONDecodeError, AttributeError):
-        raise InvalidInputError(f"{sidecar}: not a JSON object of label id to name") from None
 
 
 ANATOMY_SUFFIX = ".anatomy.nii.gz"

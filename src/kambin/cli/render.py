@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from kambin.cli.app import app, console
-from kambin.errors import InvalidInputError, UnreadableFileError
+from kambin.errors import InvalidInputError
 from kambin.imaging import Volume, read_volume
+from kambin.planning.plan_file import PlannedPath, read_planned_path
 
 render_app = typer.Typer(
     help="Render simulated fluoroscopy (DRR) and the virtual endoscope from a CT.",
@@ -21,40 +20,13 @@ app.add_typer(render_app, name="render")
 LABELS_BESIDE_CT = "labels.nii.gz"
 
 
-class PlannedPath(BaseModel):
-    """The part of a plan file (PLAN.json) rendering needs; other keys are ignored."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    entry_lps_mm: tuple[float, float, float]
-    target_lps_mm: tuple[float, float, float]
-    cannula_diameter_mm: float | None = None
-
-
-def _read_plan(path: Path) -> PlannedPath:
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise UnreadableFileError(f"plan file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise UnreadableFileError(f"plan file {path} is not readable JSON ({error})") from None
-    try:
-        return PlannedPath.model_validate(data)
-    except ValidationError as error:
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "top level"
-        raise InvalidInputError(
-            f"plan file {path}: {where}: {first['msg']} (needs entry_lps_mm and target_lps_mm, 3 numbers each)"
-        ) from None
-
-
 def _path_from_options(
     plan: Path | None, entry: tuple[float, float, float] | None, target: tuple[float, float, float] | None
 ) -> PlannedPath | None:
     if plan is not None:
         if entry is not None or target is not None:
             raise InvalidInputError("give either --plan or --entry/--target, not both")
-        return _read_plan(plan)
+        return read_planned_path(plan)
     if (entry is None) != (target is None):
         raise InvalidInputError("--entry and --target go together (LPS mm, 3 numbers each)")
     if entry is None:

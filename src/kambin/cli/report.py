@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
 from kambin.cli.app import app, console
-from kambin.errors import InvalidInputError, UnreadableFileError
+from kambin.errors import InvalidInputError
 
 
 @app.command("report")
@@ -21,19 +20,13 @@ def report_command(
     ),
 ) -> None:
     """Write the HTML report of a plan: numbers, clearances and risks, 3D views, slices, fluoroscopy, endoscope."""
-    from pydantic import ValidationError
 
     from kambin.atomic import write_text_atomic
     from kambin.imaging import read_volume
-    from kambin.planning.models import Plan
+    from kambin.planning.plan_file import read_plan
     from kambin.report import build_report
 
-    if not plan_path.is_file():
-        raise UnreadableFileError(f"{plan_path}: no such file")
-    try:
-        plan = Plan.model_validate(json.loads(plan_path.read_text()))
-    except (json.JSONDecodeError, ValidationError) as error:
-        raise InvalidInputError(f"{plan_path}: not a kambin plan ({str(error).splitlines()[0]})") from None
+    plan = read_plan(plan_path)
     if not output.parent.is_dir():
         raise InvalidInputError(f"{output.parent}: output directory does not exist")
     ct_path = ct_path or (Path(plan.inputs["ct"]) if "ct" in plan.inputs else None)

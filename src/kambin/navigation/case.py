@@ -8,7 +8,6 @@ readers, the guidance model and the overlay of a case, and the meshes the scope 
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,18 +50,11 @@ def _validation_detail(error: ValidationError) -> str:
 
 
 def load_plan(path: str | os.PathLike):
-    """A PLAN.json written by `kambin plan`, validated; one-line errors for a missing or bad file,
-    and for a plan with no path to navigate."""
-    from kambin.planning.models import Plan
+    """A plan to navigate (`planning.plan_file.read_plan`): one-line errors for a missing or bad
+    file, and for a plan with no path to navigate."""
+    from kambin.planning.plan_file import read_plan
 
-    path = Path(path)
-    if not path.is_file():
-        raise UnreadableFileError(f"{path}: no such plan file; write one with `kambin plan` or `kambin demo`")
-    try:
-        plan = Plan.model_validate_json(path.read_text(encoding="utf-8"))
-    except (ValidationError, UnicodeDecodeError) as error:
-        detail = _validation_detail(error) if isinstance(error, ValidationError) else "not UTF-8 text"
-        raise UnreadableFileError(f"{path}: not a valid kambin plan ({detail})") from None
+    plan = read_plan(path)
     if not plan.feasible or plan.entry_lps_mm is None:
         raise InvalidInputError(f"{path}: the plan is not feasible (no entry point); navigate a feasible plan")
     return plan
@@ -97,25 +89,10 @@ def plan_inputs(plan, ct_path: str | os.PathLike | None, labels_path: str | os.P
     return chosen[0], chosen[1]
 
 
-def _label_names(labels_path: Path) -> dict[str, str] | None:
-    """The label map's sidecar (id -> registry name), as `kambin segment` and `kambin plan` write it."""
-    from kambin.anatomy.label_io import sidecar_path
-
-    sidecar = sidecar_path(labels_path)
-    if not sidecar.is_file():
-        return None
-    try:
-        data = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise InvalidInputError(f"{sidecar}: not a JSON object of label id to name") from None
-    if not isinstance(data, dict):
-        raise InvalidInputError(f"{sidecar}: not a JSON object of label id to name")
-    return {str(k): str(v) for k, v in data.items()}
-
-
 def case_from_files(plan, ct_path: str | os.PathLike, labels_path: str | os.PathLike) -> NavigationCase:
     """A real case: the plan (a `Plan`), the CT and label map it was made on, and the clearance
     fields of its level and side (the label map's sidecar names its labels, if it has one)."""
+    from kambin.anatomy.label_io import read_label_names
     from kambin.imaging import read_volume
     from kambin.planning.scene import build_scene
 
@@ -124,7 +101,7 @@ def case_from_files(plan, ct_path: str | os.PathLike, labels_path: str | os.Path
     if not labels.same_grid(ct):
         raise InvalidInputError(f"{labels_path}: the label map is not on the CT's grid ({ct_path})")
     scene = build_scene(ct, labels, plan.level, plan.side, np.asarray(plan.target_lps_mm, dtype=np.float64),
-                        APPROACH_EXTENT_MM, names=_label_names(Path(labels_path)))
+                        APPROACH_EXTENT_MM, names=read_label_names(labels_path))
     return NavigationCase(ct, labels, plan, scene.fields)
 
 

@@ -44,7 +44,7 @@ def write_simulated_setup(case: sim.SimulatedCase, directory: str | os.PathLike,
     from kambin.anatomy.label_io import write_label_map
     from kambin.anatomy.labels import label_by_id
     from kambin.imaging.io import write_volume
-    from kambin.planning.export import write_plan
+    from kambin.planning.plan_file import write_plan
     from kambin.render.endoscope import EndoscopeCamera
     from kambin.render.video_source import SimulatedEndoscopeSource
     from kambin.render.views import write_video

@@ -1,4 +1,4 @@
-"""Plan exports: PLAN.json, and a 3D Slicer markups file with the path as a line.
+"""Plan exports: a 3D Slicer markups file with the path as a line (PLAN.json itself is `plan_file`).
 
 The markups file follows Slicer's markups JSON schema (v1.0.3: `markups[].type = "Line"`, control
 points in LPS millimetres), so it opens in 3D Slicer over the same CT. Files are written to a
@@ -24,10 +24,6 @@ SLICER_MARKUPS_SCHEMA = (
 def write_json(data: dict, path: str | os.PathLike) -> Path:
     """Write JSON atomically (temporary file in the same directory, then rename)."""
     return write_text_atomic(path, json.dumps(data, indent=2) + "\n")
-
-
-def write_plan(plan: Plan, path: str | os.PathLike) -> Path:
-    return write_json(plan.model_dump(mode="json"), path)
 
 
 def slicer_markups(plan: Plan) -> dict:

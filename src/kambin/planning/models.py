@@ -125,6 +125,7 @@ class Plan(_Model):
     closest_approach: str | None = None
     search: dict = Field(description="resolution, guarantee and evaluations of the search")
     inputs: dict[str, str] = Field(default_factory=dict, description="paths of the CT and label map planned on")
+    format: Literal["kambin-plan-1"] = Field("kambin-plan-1", description="the plan file's version")
     kambin_version: str = Field(default_factory=lambda: version("kambin"))
     disclaimer: str = DISCLAIMER
 

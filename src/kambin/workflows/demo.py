@@ -69,8 +69,8 @@ def _run(out: Path, step: Callable[[str], None], spacing_mm: float) -> DemoResul
     from kambin.anatomy.segmentation import segment_spine, write_segmentation
     from kambin.phantom import make_demo_patient
     from kambin.phantom.export import write_patient
-    from kambin.planning.export import write_plan
     from kambin.planning.models import PlanRequest
+    from kambin.planning.plan_file import write_plan
     from kambin.planning.planner import plan
     from kambin.render.views import endoscope_meshes, endoscope_view, fluoroscopy_view, write_image
     from kambin.report import write_report
