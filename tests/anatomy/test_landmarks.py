@@ -68,7 +68,7 @@ def test_wall_lean_from_a_staircase_and_refused_where_the_walls_disagree():
     """`_sagittal_wall_tilt` on midline rows 2 mm apart whose walls step a 0.9 mm voxel every few rows:
     the least-squares lean, not the pairwise slopes' median (0 on a staircase); None where the two walls
     lean apart by more than WALL_LEAN_AGREEMENT_DEG."""
-    from kambin.anatomy.landmarks import _sagittal_wall_tilt
+    from kambin.anatomy.landmarks_midline import _sagittal_wall_tilt
 
     def midline(front_lean_deg: float, post_lean_deg: float) -> np.ndarray:
         rows = []

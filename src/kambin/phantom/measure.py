@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from kambin.anatomy.landmarks import SAP_TIP_CAP_MM, SPINOUS_TIP_CAP_MM
+from kambin.anatomy.landmarks_processes import SAP_TIP_CAP_MM, SPINOUS_TIP_CAP_MM
 from kambin.geometry.kambin_triangle import kambin_triangle as shared_kambin_triangle
 from kambin.phantom.shapes import Tube
 from kambin.phantom.spine import SIDES, Spine
