@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 
 from kambin.monitor.serve import LiveOptions, build_monitor, live_setup
-from kambin.navigation import live
 from kambin.navigation import simulation as sim
 from kambin.navigation.sim_files import write_simulated_setup
+from kambin.registration.registration_file import read_registration
 from kambin.tracking.igtl import IgtlPoseServer
 from kambin.tracking.plus import read_plus_sequence
 
@@ -159,7 +159,7 @@ def test_live_over_openigtlink_without_then_with_registration(recorded, tmp_path
             monitor.push()
             assert monitor.server.state.nav_state == "NO REGISTRATION" and monitor.server.state.g_target == "—"
 
-            navigator.set_registration(live.read_registration(files.registration))
+            navigator.set_registration(read_registration(files.registration))
             status = wait_until(lambda: (s := navigator.status())["tool_drawn"] and s, 5, "the tool, registered")
             assert status["registration"]["state"] == "ok" and status["tracking"] == "ok"
             check_guidance(status["guidance"])

@@ -10,7 +10,6 @@ from kambin.navigation import simulation as sim
 from kambin.navigation.pipeline import (
     ComputeGuidance,
     Pipeline,
-    Registration,
     Synchronise,
     UpdateTransforms,
     compose_navigation,
@@ -18,6 +17,7 @@ from kambin.navigation.pipeline import (
 )
 from kambin.navigation.recording import SessionWriter
 from kambin.navigation.replay import export_mp4, export_plus, registration_record, replay, replay_session
+from kambin.registration.registration_file import Registration
 from kambin.render.endoscope import EndoscopeCamera
 from kambin.tracking.plus import read_plus_sequence
 from kambin.video.frame import VideoFrame

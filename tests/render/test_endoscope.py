@@ -8,9 +8,10 @@ import cv2
 import numpy as np
 import pytest
 
+from kambin.calibration.intrinsics import CameraIntrinsics
 from kambin.errors import InvalidInputError
 from kambin.geometry import from_axis_angle, invert
-from kambin.render.endoscope import CameraIntrinsics, EndoscopeCamera, project_points, scope_pose, undistort_pixels
+from kambin.render.endoscope import EndoscopeCamera, project_points, scope_pose, undistort_pixels
 from kambin.render.meshes import sphere_mesh, tube_mesh
 from kambin.render.scene import EndoscopeRenderer
 

@@ -22,6 +22,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kambin.calibration.intrinsics import camera_file_fields
 from kambin.errors import InvalidInputError, UnreadableFileError, UnreliableResultError
 from kambin.geometry.transforms import from_rotation_translation
 
@@ -117,11 +118,10 @@ class CameraCalibration:
     per_view_rms_px: np.ndarray
 
     def as_dict(self) -> dict:
+        """The camera file's fields (`calibration.intrinsics`), with the calibration's residuals."""
         return {
+            **camera_file_fields(self.camera_matrix, self.distortion, self.image_size),
             "rms_px": self.rms_px,
-            "camera_matrix": self.camera_matrix.tolist(),
-            "distortion": self.distortion.tolist(),
-            "image_size": list(self.image_size),
             "per_view_rms_px": self.per_view_rms_px.tolist(),
             "n_views": len(self.board_to_camera),
         }

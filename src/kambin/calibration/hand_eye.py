@@ -22,14 +22,20 @@ K. Daniilidis, "Hand-eye calibration using dual quaternions", Int. J. Robotics R
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
+from pydantic import BaseModel, ConfigDict, model_validator
 from scipy.spatial.transform import Rotation
 
+from kambin.atomic import write_text_atomic
 from kambin.errors import InvalidInputError, UnreliableResultError
 from kambin.geometry.transforms import check_rigid, from_rotation_translation, invert
+from kambin.json_files import read_model
 
 HAND_EYE_METHODS = ("tsai", "park", "daniilidis")
 _OPENCV_FLAGS = {
@@ -127,3 +133,37 @@ def hand_eye_calibration(
             f"(limit {max_spread_mm:g} mm); check the board did not move and the tracker saw the marker"
         )
     return result
+
+
+# --- the hand-eye file ----------------------------------------------------------------------------
+
+Matrix4 = list[list[float]]
+
+
+class HandEyeFile(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    camera_to_scope: Matrix4 | None = None
+    camera_to_marker: Matrix4 | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> HandEyeFile:
+        if (self.camera_to_scope is None) == (self.camera_to_marker is None):
+            raise ValueError("give exactly one of camera_to_scope, camera_to_marker (a 4x4 matrix)")
+        return self
+
+
+def read_hand_eye(path: str | os.PathLike) -> np.ndarray:
+    """`camera_to_scope` (4x4, mm) from a hand-eye calibration file (Tsai & Lenz 1989, via
+    `kambin.calibration.hand_eye`)."""
+    hand_eye = read_model(HandEyeFile, path, "hand-eye calibration")
+    matrix = hand_eye.camera_to_scope if hand_eye.camera_to_scope is not None else hand_eye.camera_to_marker
+    try:
+        return check_rigid(np.asarray(matrix, dtype=np.float64), "camera_to_scope")
+    except InvalidInputError as error:
+        raise InvalidInputError(f"{path}: {error}") from None
+
+
+def write_hand_eye(camera_to_scope: np.ndarray, path: str | os.PathLike) -> Path:
+    """Write `camera_to_scope` (4x4, mm) as a hand-eye file, atomically."""
+    fields = HandEyeFile(camera_to_scope=np.asarray(camera_to_scope, dtype=float).tolist())
+    return write_text_atomic(path, json.dumps(fields.model_dump(mode="json", exclude_none=True), indent=2) + "\n")

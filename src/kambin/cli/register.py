@@ -12,6 +12,7 @@ from rich.table import Table
 from kambin.cli.app import DISCLAIMER, app, console
 from kambin.registration import fle_from_fre, predicted_tre_mm, register_paired_points
 from kambin.registration.io import read_points
+from kambin.registration.registration_file import registration_file_fields
 
 register_app = typer.Typer(help="Register the patient to the CT.", no_args_is_help=True)
 app.add_typer(register_app, name="register")
@@ -39,16 +40,16 @@ def points_command(
     if as_json:
         print(
             json.dumps(
-                {
-                    "moving_to_fixed": result.moving_to_fixed.tolist(),
-                    "fre_mm": result.fre_mm,
-                    "residuals_mm": result.residuals_mm.tolist(),
-                    "fle_mm": fle_mm,
-                    "fle_source": "given" if fle is not None else "estimated from FRE",
-                    "tre_mm": tre,
-                    "target_in_fixed_mm": None if target is None else list(target),
-                    "n_points": n,
-                },
+                registration_file_fields(
+                    result.moving_to_fixed,
+                    result.fre_mm,
+                    tre,
+                    residuals_mm=result.residuals_mm.tolist(),
+                    fle_mm=fle_mm,
+                    fle_source="given" if fle is not None else "estimated from FRE",
+                    target_in_fixed_mm=None if target is None else list(target),
+                    n_points=n,
+                ),
                 indent=2,
             )
         )

@@ -143,18 +143,20 @@ def live_setup(options: LiveOptions, step: Callable[[str], None] = lambda name: 
     names, camera, hand-eye, registration, alarms, the video opened and its size against the
     camera's, the tracker's file read or its server reached), then the case built.
     `checked(option, read)` runs one check; the CLI's wraps its errors with the option's name."""
+    from kambin.calibration.hand_eye import read_hand_eye
+    from kambin.calibration.intrinsics import read_camera
     from kambin.navigation import live
     from kambin.navigation.case import case_from_files, load_alarms, load_plan, plan_inputs
-    from kambin.navigation.pipeline import Registration
+    from kambin.registration.registration_file import Registration, read_registration
 
     plan = checked("--plan", lambda: load_plan(options.plan))
     ct_path, labels_path = plan_inputs(plan, options.ct, options.labels)
     scope = checked("--scope-tool", lambda: live.tool_frame_name(options.scope_tool))
     reference = checked("--reference-tool", lambda: live.tool_frame_name(options.reference_tool))
-    intrinsics = checked("--camera", lambda: live.read_camera(options.camera))
-    camera_to_scope = checked("--hand-eye", lambda: live.read_hand_eye(options.hand_eye))
+    intrinsics = checked("--camera", lambda: read_camera(options.camera))
+    camera_to_scope = checked("--hand-eye", lambda: read_hand_eye(options.hand_eye))
     registration = (Registration(None) if options.registration is None
-                    else checked("--registration", lambda: live.read_registration(options.registration)))
+                    else checked("--registration", lambda: read_registration(options.registration)))
     alarms = None if options.alarms is None else checked("--alarms", lambda: load_alarms(options.alarms))
     size = checked("--video", lambda: live.probe_video(options.video))
     checked("--camera", lambda: live.check_camera_matches_video(intrinsics, size))

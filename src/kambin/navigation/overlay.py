@@ -20,11 +20,11 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from kambin.calibration.intrinsics import CameraIntrinsics
 from kambin.errors import InvalidInputError
 from kambin.geometry.transforms import invert
 from kambin.navigation.guidance import Guidance
 from kambin.planning.fields import ClearanceField
-from kambin.render.endoscope import CameraIntrinsics
 
 # RGB colours.
 COLOURS = {

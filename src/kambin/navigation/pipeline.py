@@ -22,7 +22,6 @@ import time
 from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,28 +30,13 @@ from kambin.geometry.graph import DerivedTransform, TransformGraph
 from kambin.navigation.guidance import Guidance, GuidanceModel
 from kambin.navigation.overlay import Overlay
 from kambin.navigation.recording import pose_record, video_record_fields
+from kambin.registration.registration_file import Registration
 from kambin.tracking.frame import TrackingFrame
 from kambin.video.frame import VideoFrame
 
 SOURCES = ("video_frame", "tracking_frames")
 # A pose older than this, relative to the video frame it is paired with, is stale: shown as lost.
 MAX_POSE_AGE_S = 0.1
-
-
-@dataclass(frozen=True)
-class Registration:
-    """`ct_to_reference` (4x4) from patient registration and its error estimate (mm; FRE or TRE).
-
-    `ct_to_reference=None` means no registration: guidance is off and says so.
-    """
-
-    ct_to_reference: np.ndarray | None
-    error_mm: float | None = None
-    method: str = ""
-
-    @property
-    def registered(self) -> bool:
-        return self.ct_to_reference is not None
 
 
 class Operator(ABC):

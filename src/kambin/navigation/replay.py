@@ -20,8 +20,9 @@ import numpy as np
 
 from kambin.atomic import atomic_file
 from kambin.errors import InvalidInputError, UnreadableFileError
-from kambin.navigation.pipeline import Pipeline, Registration, UpdateTransforms, guidance_fields
+from kambin.navigation.pipeline import Pipeline, UpdateTransforms, guidance_fields
 from kambin.navigation.recording import read_session, tracking_frame_from_record
+from kambin.registration.registration_file import Registration
 from kambin.tracking.frame import TrackingFrame
 from kambin.tracking.plus import sequence_from_frames, write_plus_sequence
 from kambin.video.frame import VideoFrame
@@ -147,10 +148,10 @@ def session_pipeline(header: dict, directory: str | os.PathLike = "session") -> 
     """The pipeline a session was recorded with (not recording), rebuilt from its "navigation"
     metadata: the simulated patient again, or the CT and label map it names (which must still be
     there)."""
+    from kambin.calibration.intrinsics import CameraIntrinsics
     from kambin.navigation.case import case_from_files, navigation_pipeline
     from kambin.navigation.guidance import AlarmConfig
     from kambin.planning.models import Plan
-    from kambin.render.endoscope import CameraIntrinsics
 
     setup = navigation_setup(header, directory)
     try:

@@ -7,14 +7,12 @@ the same readers as a real setup.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from kambin.atomic import write_text_atomic
 from kambin.geometry.transforms import invert
 from kambin.navigation import simulation as sim
 
@@ -43,8 +41,11 @@ def write_simulated_setup(case: sim.SimulatedCase, directory: str | os.PathLike,
     its noise) and write the setup's files into `directory` (which must exist)."""
     from kambin.anatomy.label_io import write_label_map
     from kambin.anatomy.labels import label_by_id
+    from kambin.calibration.hand_eye import write_hand_eye
+    from kambin.calibration.intrinsics import write_camera
     from kambin.imaging.io import write_volume
     from kambin.planning.plan_file import write_plan
+    from kambin.registration.registration_file import registration_file_fields, write_registration
     from kambin.render.endoscope import EndoscopeCamera
     from kambin.render.video_source import SimulatedEndoscopeSource
     from kambin.render.views import write_video
@@ -79,16 +80,13 @@ def write_simulated_setup(case: sim.SimulatedCase, directory: str | os.PathLike,
     write_video(images(), video_path, fps=video_rate_hz)
 
     camera = EndoscopeCamera.create(*size)
-    intrinsics = camera.intrinsics
-    camera_path = write_text_atomic(directory / "camera.json", json.dumps({
-        "camera_matrix": intrinsics.matrix.tolist(), "distortion": list(intrinsics.distortion),
-        "image_size": [intrinsics.width, intrinsics.height], "rms_px": 0.0}, indent=2))
-    hand_eye_path = write_text_atomic(directory / "handeye.json", json.dumps(
-        {"camera_to_scope": camera.camera_to_scope.tolist()}, indent=2))
+    camera_path = write_camera(camera.intrinsics, directory / "camera.json", rms_px=0.0)
+    hand_eye_path = write_hand_eye(camera.camera_to_scope, directory / "handeye.json")
     registration = tracker.registration()
     # As `kambin register points --json` prints it: moving (reference) to fixed (CT).
-    registration_path = write_text_atomic(directory / "registration.json", json.dumps(
-        {"moving_to_fixed": invert(registration.ct_to_reference).tolist(), "fre_mm": registration.error_mm,
-         "tre_mm": None, "n_points": 6}, indent=2))
+    registration_path = write_registration(
+        registration_file_fields(invert(registration.ct_to_reference), registration.error_mm, None, n_points=6),
+        directory / "registration.json",
+    )
     return SetupFiles(plan_path, ct_path, labels_path, tracking_path, video_path, camera_path, hand_eye_path,
                       registration_path, tracker.rate_hz, video_rate_hz, seconds)

@@ -40,9 +40,9 @@ from kambin.navigation.case import (  # noqa: F401 - re-exported: sim.load_plan,
     load_plan,
     overlay_for,
 )
-from kambin.navigation.pipeline import Registration
 from kambin.phantom.patient import DEMO_LEVEL, DEMO_SIDE
 from kambin.planning.models import Plan
+from kambin.registration.registration_file import Registration
 from kambin.render.video_source import SimulatedEndoscopeSource
 from kambin.tracking.frame import ToolPose, TrackingFrame
 from kambin.tracking.simulated import NoiseModel, SimulatedTracker, ToolPath

@@ -17,7 +17,6 @@ _WHERE = {
     "drr_reference": "drr",
     "fluoro_image": "drr",
     "tool_line_integrals": "drr",
-    "CameraIntrinsics": "endoscope",
     "EndoscopeCamera": "endoscope",
     "project_points": "endoscope",
     "scope_pose": "endoscope",

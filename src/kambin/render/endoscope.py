@@ -19,65 +19,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from kambin.calibration.intrinsics import CameraIntrinsics
 from kambin.errors import InvalidInputError
 from kambin.geometry import from_rotation_translation, invert
 
 COMMON_OPTICS_DEG = (0.0, 15.0, 25.0, 30.0)
 # Mild barrel distortion, typical of a rod-lens endoscope (normalised image coordinates).
 DEFAULT_DISTORTION = (-0.18, 0.04, 0.0, 0.0, 0.0)
-
-
-@dataclass(frozen=True)
-class CameraIntrinsics:
-    """Pinhole intrinsics in pixels (OpenCV convention: pixel centres at integer coordinates)
-    and OpenCV distortion coefficients (k1, k2, p1, p2, k3)."""
-
-    width: int
-    height: int
-    fx: float
-    fy: float
-    cx: float
-    cy: float
-    distortion: tuple[float, float, float, float, float] = (0.0, 0.0, 0.0, 0.0, 0.0)
-
-    def __post_init__(self) -> None:
-        if self.width < 8 or self.height < 8:
-            raise InvalidInputError(f"image size must be at least 8x8 pixels, got {self.width}x{self.height}")
-        if not (self.fx > 0 and self.fy > 0):
-            raise InvalidInputError(f"focal lengths must be positive, got fx={self.fx}, fy={self.fy}")
-        if len(self.distortion) != 5:
-            raise InvalidInputError(
-                f"distortion must be 5 numbers (k1, k2, p1, p2, k3), got {len(self.distortion)}"
-            )
-        object.__setattr__(self, "distortion", tuple(float(d) for d in self.distortion))
-
-    @classmethod
-    def from_fov(
-        cls,
-        width: int,
-        height: int,
-        fov_deg: float,
-        distortion: Sequence[float] = (0.0, 0.0, 0.0, 0.0, 0.0),
-    ) -> CameraIntrinsics:
-        """Square pixels, principal point at the centre, and `fov_deg` across the image height
-        (the diameter of an endoscope's circular image), for the undistorted pinhole."""
-        if not 1.0 <= fov_deg < 170.0:
-            raise InvalidInputError(f"field of view must be in [1, 170) degrees, got {fov_deg}")
-        focal = (height / 2.0) / np.tan(np.radians(fov_deg) / 2.0)
-        return cls(int(width), int(height), focal, focal, (width - 1) / 2.0, (height - 1) / 2.0, tuple(distortion))
-
-    @property
-    def matrix(self) -> np.ndarray:
-        """3x3 camera matrix K."""
-        return np.array([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]])
-
-    @property
-    def dist_coeffs(self) -> np.ndarray:
-        return np.array(self.distortion, dtype=np.float64)
-
-    @property
-    def has_distortion(self) -> bool:
-        return any(d != 0.0 for d in self.distortion)
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,11 @@ import cv2
 import numpy as np
 from vtkmodules.vtkRenderingCore import vtkActor, vtkLight, vtkPolyDataMapper, vtkProperty, vtkRenderer
 
+from kambin.calibration.intrinsics import CameraIntrinsics
 from kambin.errors import InvalidInputError
 from kambin.geometry import check_rigid
 from kambin.render._vtk import make_render_window, polydata_from_arrays, read_depth, read_rgb
-from kambin.render.endoscope import CameraIntrinsics, EndoscopeCamera, undistort_pixels
+from kambin.render.endoscope import EndoscopeCamera, undistort_pixels
 from kambin.render.meshes import Mesh, split_mesh
 
 BACKGROUND_RGB = (0.05, 0.015, 0.01)  # the dark, faintly red cavity beyond the light's reach
