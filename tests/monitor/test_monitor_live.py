@@ -19,8 +19,9 @@ import cv2
 import numpy as np
 import pytest
 
-from kambin.monitor.serve import LiveOptions, build_monitor, live_setup
+from kambin.monitor.serve import build_monitor
 from kambin.navigation import simulation as sim
+from kambin.navigation.session import LiveOptions, live_setup
 from kambin.navigation.sim_files import write_simulated_setup
 from kambin.registration.registration_file import read_registration
 from kambin.tracking.igtl import IgtlPoseServer

@@ -63,7 +63,8 @@ def monitor(
     ),
 ) -> None:
     """Serve the monitor page: live video with overlay, 3D view, slices, guidance and alarms."""
-    from kambin.monitor.serve import LiveOptions, serve_live, serve_simulated
+    from kambin.monitor.serve import serve_live, serve_simulated
+    from kambin.navigation.session import LiveOptions
 
     def step(name: str) -> None:
         console.print(f"  building {name}", highlight=False)
