@@ -40,6 +40,7 @@ from scipy import ndimage
 from kambin.anatomy.disc_estimates import DiscEstimate
 from kambin.anatomy.landmarks import SIDES, VertebraLandmarks
 from kambin.anatomy.tube import Tube
+from kambin.geometry.foramen import foramen_in_plane
 from kambin.geometry.kambin_triangle import kambin_triangle as shared_kambin_triangle
 from kambin.imaging.volume import Volume
 
@@ -97,58 +98,17 @@ def foramen(
 
     `hard`: bone labels (both vertebrae, osteophytes); `soft`: disc and herniation labels.
     """
-    s = SIDES[side]
     frame = DiscFrame.of(disc)
-    u = s * 0.5 * (upper.pedicle_u_mm.get(side, 20.0) + lower.pedicle_u_mm.get(side, 20.0))
+    u = SIDES[side] * 0.5 * (upper.pedicle_u_mm.get(side, 20.0) + lower.pedicle_u_mm.get(side, 20.0))
     v_post = float(frame.local(disc.posterior_margin_lps_mm)[1])
     vs = np.arange(v_post - 12.0, v_post + 22.0, GRID_MM)
     ws = np.arange(-upper.body_height_mm, upper.body_height_mm, GRID_MM)
     vv, ww = np.meshgrid(vs, ws, indexing="ij")
     pts = frame.points(np.column_stack([np.full(vv.size, u), vv.ravel(), ww.ravel()]))
-    bone = sample_mask(grid, hard, pts).reshape(vv.shape)
-    free = ~(bone | sample_mask(grid, soft, pts).reshape(vv.shape))
-    mid = int(np.argmin(np.abs(ws)))
-    best = (0.0, None)
-    for i in range(len(vs)):
-        column = bone[i]
-        if column[mid] and vs[i] > v_post:
-            break  # the articular processes: the foramen's posterior wall (columns behind it are not the foramen)
-        if column[mid]:
-            continue
-        above = np.flatnonzero(column[mid:])
-        below = np.flatnonzero(column[:mid][::-1])
-        if len(above) == 0 or len(below) == 0:
-            continue
-        top, bottom = ws[mid + above[0]], ws[mid - 1 - below[0]]
-        if top - bottom > best[0]:
-            best = (float(top - bottom), (i, bottom, top))
-    if best[1] is None:
-        return {
-            "height_mm": 0.0,
-            "width_mm": 0.0,
-            "area_mm2": 0.0,
-            "centre_lps_mm": frame.points(np.array([[u, v_post + 3.0, 0.0]]))[0],
-        }
-    height, (i_best, bottom, top) = best
-    band = (ww >= bottom) & (ww <= top)
-    comps, _ = ndimage.label(free & band)
-    column = comps[i_best]
-    in_column = column[column > 0]
-    seed = int(np.bincount(in_column).argmax()) if len(in_column) else 0
-    region = (comps == seed) if seed else np.zeros_like(free)
-    near_mid = np.abs(ws) <= 2.5
-    width = float(region[:, near_mid].sum(axis=0).max() * GRID_MM) if region.any() else 0.0
-    rows = np.argwhere(region)
-    if len(rows):
-        centre_vw = np.array([vs[rows[:, 0]].mean(), ws[rows[:, 1]].mean()])
-    else:
-        centre_vw = np.array([vs[i_best], 0.5 * (top + bottom)])
-    return {
-        "height_mm": height,
-        "width_mm": width,
-        "area_mm2": float(region.sum() * GRID_MM * GRID_MM),
-        "centre_lps_mm": frame.points(np.array([[u, centre_vw[0], centre_vw[1]]]))[0],
-    }
+    bone, disc_tissue = (sample_mask(grid, mask, pts).reshape(vv.shape) for mask in (hard, soft))
+    found = foramen_in_plane(bone, disc_tissue, vs, ws, v_post, GRID_MM)
+    centre_vw = found.pop("centre_vw") or (v_post + 3.0, 0.0)
+    return {**found, "centre_lps_mm": frame.points(np.array([[u, *centre_vw]]))[0]}
 
 
 def kambin_triangle(lower: VertebraLandmarks, side: str, exiting: Tube, traversing: Tube, sac: Tube) -> dict:

@@ -47,6 +47,7 @@ from kambin.anatomy.labels import nerve_root_name
 from kambin.anatomy.landmarks import SIDES, VertebraLandmarks, pedicle_width_estimate_mm
 from kambin.anatomy.tube import Tube, densify
 from kambin.geometry.primitives import displace_around, push_out
+from kambin.geometry.spline import catmull_rom
 from kambin.imaging.volume import Volume
 
 #: Root radius and dorsal root ganglion radius (mm), Cohen 1990.
@@ -62,24 +63,11 @@ ROOT_BONE_CLEARANCE_MM = 0.4
 # --- sac and roots ---------------------------------------------------------------------------
 
 
-def catmull_rom(control: np.ndarray, radii: np.ndarray, step_mm: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """A uniform Catmull-Rom spline through the control points, resampled every `step_mm`; radii
-    interpolated along arc length between the control points."""
-    control = np.asarray(control, dtype=np.float64)
-    padded = np.vstack([2 * control[0] - control[1], control, 2 * control[-1] - control[-2]])
-    out, rad = [], []
-    for n in range(1, len(padded) - 2):
-        p0, p1, p2, p3 = padded[n - 1], padded[n], padded[n + 1], padded[n + 2]
-        for t in np.linspace(0.0, 1.0, 12, endpoint=False):
-            t2, t3 = t * t, t * t * t
-            out.append(
-                0.5
-                * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t3)
-            )
-            rad.append(radii[n - 1] + t * (radii[n] - radii[n - 1]))
-    out.append(control[-1])
-    rad.append(radii[-1])
-    return densify(np.array(out), np.array(rad), step_mm)
+def spline_tube(control: np.ndarray, radii: np.ndarray, step_mm: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """A Catmull-Rom spline through the control points (`geometry.spline`), resampled every `step_mm`;
+    radii interpolated between the control points."""
+    points, rad = catmull_rom(control, np.asarray(radii))
+    return densify(points, rad, step_mm)
 
 
 def sac_centre_local(vert: VertebraLandmarks, take_off: bool = False) -> tuple[float, float]:
@@ -121,7 +109,7 @@ def estimate_dural_sac(vertebrae: dict[str, VertebraLandmarks]) -> Tube:
         else:
             control += [vert.point(u_c, v_c, h / 2), vert.point(u_c, v_c, -h / 2)]
             radii += [r, r]
-    pts, rad = catmull_rom(np.array(control), np.array(radii), 2.0)
+    pts, rad = spline_tube(np.array(control), np.array(radii), 2.0)
     return Tube("dural_sac", pts, rad)
 
 
@@ -203,7 +191,7 @@ def estimate_root(
     (its mask and its disc's centre: `displace_around`, as the phantom's fragments displace its
     roots), then kept clear of `bone` (any obstacle mask) point by point."""
     control, radii = root_control_points(vertebrae, name, side, sac, discs)
-    pts, rad = catmull_rom(control, radii, 1.5)
+    pts, rad = spline_tube(control, radii, 1.5)
     lo, hi = box_around(grid, pts, 12.0)
     for fragment, disc_centre in fragments:
         fragment_distance = _signed_bone_distance(grid, fragment, lo, hi)

@@ -6,9 +6,9 @@ truth and measurement compare like with like."""
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage
 
 from kambin.anatomy.landmarks_processes import SAP_TIP_CAP_MM, SPINOUS_TIP_CAP_MM
+from kambin.geometry.foramen import foramen_in_plane
 from kambin.geometry.kambin_triangle import kambin_triangle as shared_kambin_triangle
 from kambin.phantom.shapes import Tube
 from kambin.phantom.spine import SIDES, Spine
@@ -68,65 +68,20 @@ def _cap_tip(solid, frame, centre: np.ndarray, half: tuple[float, float, float],
 
 
 def foramen(spine: Spine, level: str, side: str, bone, soft) -> dict:
-    """Foramen in the parasagittal plane through the pedicles (Hasegawa 1995): height is the
-    largest free vertical run from the upper pedicle's lower margin to the lower pedicle's upper
-    margin, in front of the articular processes (the first bone at mid-disc level behind the disc);
-    width the free antero-posterior run at mid-disc level from the disc (or body) back
-    to the articular processes; area the free region between those margins."""
+    """The foramen (`geometry.foramen`) in the parasagittal plane through the pedicles, sampled every
+    0.25 mm from the exact anatomy: `bone` and `soft` are signed distances (negative inside)."""
     upper, lower = spine.upper_lower(level)
     disc = spine.discs[level]
-    s = SIDES[side]
-    u = s * 0.5 * (upper.pedicle_u + lower.pedicle_u)
+    u = SIDES[side] * 0.5 * (upper.pedicle_u + lower.pedicle_u)
     res = 0.25
     vs = np.arange(disc.v_posterior_mm - 12.0, disc.v_posterior_mm + 22.0, res)
     ws = np.arange(-upper.h, upper.h, res)
     vv, ww = np.meshgrid(vs, ws, indexing="ij")
     pts = disc.frame.points(np.column_stack([np.full(vv.size, u), vv.ravel(), ww.ravel()]))
-    hard = (bone(pts) < 0).reshape(vv.shape)
-    free = ~(hard | (soft(pts) < 0).reshape(vv.shape))
-    best = (0.0, None)
-    for i in range(len(vs)):
-        column = hard[i]
-        mid = int(np.argmin(np.abs(ws)))
-        if column[mid] and vs[i] > disc.v_posterior_mm:
-            break  # the articular processes: the foramen's posterior wall (columns behind it are not the foramen)
-        if column[mid]:
-            continue
-        above = np.flatnonzero(column[mid:])
-        below = np.flatnonzero(column[:mid][::-1])
-        if len(above) == 0 or len(below) == 0:
-            continue
-        top, bottom = ws[mid + above[0]], ws[mid - 1 - below[0]]
-        if top - bottom > best[0]:
-            best = (float(top - bottom), (i, bottom, top))
-    if best[1] is None:
-        return {
-            "height_mm": 0.0,
-            "width_mm": 0.0,
-            "area_mm2": 0.0,
-            "centre_lps_mm": disc.frame.point(u, disc.v_posterior_mm + 3, 0.0),
-        }
-    height, (i_best, bottom, top) = best
-    band = (ww >= bottom) & (ww <= top)
-    comps, _ = ndimage.label(free & band)
-    column = comps[i_best]
-    labels_in_column = column[column > 0]
-    seed = int(np.bincount(labels_in_column).argmax()) if len(labels_in_column) else 0
-    region = (comps == seed) if seed else np.zeros_like(free)
-    near_mid = np.abs(ws) <= 2.5
-    width = float(region[:, near_mid].sum(axis=0).max() * res) if region.any() else 0.0
-    rows = np.argwhere(region)
-    centre_vw = (
-        np.array([vs[rows[:, 0]].mean(), ws[rows[:, 1]].mean()])
-        if len(rows)
-        else np.array([vs[i_best], 0.5 * (top + bottom)])
-    )
-    return {
-        "height_mm": height,
-        "width_mm": width,
-        "area_mm2": float(region.sum() * res * res),
-        "centre_lps_mm": disc.frame.point(u, centre_vw[0], centre_vw[1]),
-    }
+    found = foramen_in_plane((bone(pts) < 0).reshape(vv.shape), (soft(pts) < 0).reshape(vv.shape), vs, ws,
+                             disc.v_posterior_mm, res)
+    centre_vw = found.pop("centre_vw") or (disc.v_posterior_mm + 3, 0.0)
+    return {**found, "centre_lps_mm": disc.frame.point(u, *centre_vw)}
 
 
 def kambin_triangle(spine: Spine, level: str, side: str, exiting: Tube, traversing: Tube, sac: Tube) -> dict:

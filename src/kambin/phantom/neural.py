@@ -60,7 +60,7 @@ def build_dural_sac(spine: Spine, morph: Morphometry) -> Tube:
             control.append(vert.frame.point(0.0, v_c, -vert.h / 2))
             radii.append(r)
     control = np.array(control)
-    points = sdf.catmull_rom(control, step_mm=2.0)
+    points = sdf.spline_through(control, step_mm=2.0)
     # radius by nearest control along arc length
     radii_pts = _interp_radii(control, np.array(radii), points)
     return Tube("dural_sac", points, radii_pts)
@@ -118,7 +118,7 @@ def root_control_points(
 
 def build_root(spine: Spine, sac: Tube, name: str, side: str, morph: Morphometry) -> Tube:
     control, radii = root_control_points(spine, sac, name, side, morph)
-    points = sdf.catmull_rom(control, step_mm=1.5)
+    points = sdf.spline_through(control, step_mm=1.5)
     return Tube(f"nerve_root_{name}_{side}", points, _interp_radii(control, radii, points))
 
 
@@ -172,7 +172,7 @@ def build_spinal_cord(spine: Spine, sac: Tube) -> Tube:
             l1.frame.point(0.0, v_c + 0.8, -l1.h / 2 + 3.0),
         ]
     )
-    pts = sdf.catmull_rom(control, step_mm=2.0)
+    pts = sdf.spline_through(control, step_mm=2.0)
     radii = np.interp(np.linspace(0, 1, len(pts)), [0, 0.5, 0.85, 1.0], [4.3, 4.0, 2.5, 0.8])
     return Tube("spinal_cord", pts, radii)
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from kambin.geometry.spline import catmull_rom
+
 
 def ellipse2d(a: np.ndarray, b: np.ndarray, ra: float, rb: float) -> np.ndarray:
     """Approximate signed distance to an ellipse with semi-axes (ra, rb), centred at 0."""
@@ -92,21 +94,10 @@ def resample_polyline(points: np.ndarray, step_mm: float) -> np.ndarray:
     return np.stack([np.interp(target, s, points[:, a]) for a in range(3)], axis=1)
 
 
-def catmull_rom(control: np.ndarray, step_mm: float = 1.0) -> np.ndarray:
-    """A smooth curve through control points (centripetal-free uniform Catmull-Rom), resampled."""
-    control = np.asarray(control, dtype=np.float64)
-    padded = np.vstack([2 * control[0] - control[1], control, 2 * control[-1] - control[-2]])
-    out = []
-    for n in range(1, len(padded) - 2):
-        p0, p1, p2, p3 = padded[n - 1], padded[n], padded[n + 1], padded[n + 2]
-        for t in np.linspace(0.0, 1.0, 12, endpoint=False):
-            t2, t3 = t * t, t * t * t
-            out.append(
-                0.5
-                * ((2 * p1) + (-p0 + p2) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2 + (-p0 + 3 * p1 - 3 * p2 + p3) * t3)
-            )
-    out.append(control[-1])
-    return resample_polyline(np.array(out), step_mm)
+def spline_through(control: np.ndarray, step_mm: float = 1.0) -> np.ndarray:
+    """A smooth curve through control points (`geometry.spline.catmull_rom`), resampled every `step_mm`."""
+    points, _ = catmull_rom(control)
+    return resample_polyline(points, step_mm)
 
 
 def superellipse2d(a: np.ndarray, b: np.ndarray, ra, rb, p: float) -> np.ndarray:

@@ -273,14 +273,14 @@ def vessels(spine: Spine, z_lo: float, z_hi: float) -> list[Paint]:
     top[2] = z_hi + 5
     aorta = np.array([top, front("L2", 13.0, 11.0), front("L3", 11.0, 11.0), front("L4", 8.0, 11.0) + [0, 0, 6]])
     bif = aorta[-1]
-    pts = sdf.catmull_rom(aorta, 3.0)
+    pts = sdf.spline_through(aorta, 3.0)
     paints.append(Paint(Tube("aorta", pts, np.full(len(pts), 10.0)), "aorta", 42.0, T_SOFT))
     ivc_top = front("L1", -22.0, 12.0)
     ivc_top[2] = z_hi + 5
     ivc = np.array(
         [ivc_top, front("L2", -22.0, 11.0), front("L3", -21.0, 10.0), front("L4", -18.0, 9.0), front("L5", -8.0, 7.0)]
     )
-    pts = sdf.catmull_rom(ivc, 3.0)
+    pts = sdf.spline_through(ivc, 3.0)
     paints.append(Paint(Tube("inferior_vena_cava", pts, np.full(len(pts), 11.0)), "inferior_vena_cava", 40.0, T_SOFT))
     conf = ivc[-1]
     for side, s in (("left", 1), ("right", -1)):
@@ -292,7 +292,7 @@ def vessels(spine: Spine, z_lo: float, z_hi: float) -> list[Paint]:
                 s1.frame.point(s * (s1.a + 26), -s1.b - 34, -70),
             ]
         )
-        pts = sdf.catmull_rom(art, 3.0)
+        pts = sdf.spline_through(art, 3.0)
         paints.append(
             Paint(Tube(f"iliac_artery_{side}", pts, np.full(len(pts), 6.0)), f"iliac_artery_{side}", 42.0, T_SOFT)
         )
@@ -304,7 +304,7 @@ def vessels(spine: Spine, z_lo: float, z_hi: float) -> list[Paint]:
                 s1.frame.point(s * (s1.a + 22), -s1.b - 26, -70),
             ]
         )
-        pts = sdf.catmull_rom(vein, 3.0)
+        pts = sdf.spline_through(vein, 3.0)
         paints.append(
             Paint(Tube(f"iliac_vena_{side}", pts, np.full(len(pts), 7.0)), f"iliac_vena_{side}", 40.0, T_SOFT)
         )
@@ -414,7 +414,7 @@ def peritoneum_and_bowel(
             ],
         ),
     ):
-        path = sdf.catmull_rom(np.array(ctrl, dtype=float), 2.5)
+        path = sdf.spline_through(np.array(ctrl, dtype=float), 2.5)
         tube = Tube("colon", path, np.full(len(path), float(rng.uniform(19, 25))))
         paints.append(
             Paint(
