@@ -8,12 +8,12 @@ refusals are tested in-process (tests/navigation/test_live_inputs.py)."""
 import json
 import socket
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from helpers import KAMBIN, one_line_error
 from kambin.imaging.io import write_volume
 from kambin.imaging.volume import Volume
 from kambin.planning.models import Plan
@@ -24,17 +24,7 @@ from kambin.tracking.plus import sequence_from_frames, write_plus_sequence
 # Asserts on wall-clock behaviour: `make test` runs it alone, after the parallel part.
 pytestmark = pytest.mark.realtime
 
-KAMBIN = Path(sys.executable).parent / "kambin"
 SIZE = (64, 48)
-
-
-def one_line_error(result: subprocess.CompletedProcess, *words: str) -> str:
-    assert result.returncode == 1, (result.stdout, result.stderr)
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:"), result.stderr
-    assert all(word in lines[0] for word in words), (words, lines[0])
-    assert "Traceback" not in result.stderr
-    return lines[0]
 
 
 def plus_file(path: Path, tools: tuple[str, ...]) -> Path:

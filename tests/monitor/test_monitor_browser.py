@@ -7,19 +7,16 @@ numbers the live run showed.
 """
 
 import base64
-import json
 import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from helpers import KAMBIN, api, free_port, wait_until
 from kambin.monitor.browser import HeadlessChromium, dropout_shown_ms
 from kambin.monitor.views import TOOL_RGB
 from kambin.navigation.pipeline import guidance_fields
@@ -29,31 +26,8 @@ from kambin.navigation.replay import replay, session_pipeline
 # Asserts on wall-clock behaviour: `make test` runs it alone, after the parallel part.
 pytestmark = pytest.mark.realtime
 
-KAMBIN = Path(sys.executable).parent / "kambin"
 DROPOUTS = 5
 PANES = ("video", "guidance", "view3d", "slice-axial", "slice-sagittal", "slice-coronal", "disclaimer")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def api(port: int, path: str, method: str = "GET") -> dict:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def wait_until(condition, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 def magenta_pixels(data_url: str) -> int:

@@ -2,21 +2,12 @@
 
 import socket
 import subprocess
-import sys
-from pathlib import Path
 
-KAMBIN = Path(sys.executable).parent / "kambin"
+from helpers import KAMBIN, one_line_error
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(KAMBIN), "monitor", *args], capture_output=True, text=True, timeout=60)
-
-
-def one_line_error(result: subprocess.CompletedProcess, words: str) -> None:
-    assert result.returncode == 1, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0], result.stderr
-    assert "Traceback" not in result.stderr
 
 
 def test_a_real_setup_needs_its_inputs(tmp_path):

@@ -7,18 +7,15 @@ tool, no numbers), then registered (numbers)."""
 
 import json
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
-import urllib.request
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from helpers import KAMBIN, api, free_port, wait_until
 from kambin.monitor.serve import build_monitor
 from kambin.navigation import simulation as sim
 from kambin.navigation.session import LiveOptions, live_setup
@@ -29,30 +26,6 @@ from kambin.tracking.plus import read_plus_sequence
 
 # Asserts on wall-clock behaviour: `make test` runs it alone, after the parallel part.
 pytestmark = pytest.mark.realtime
-
-KAMBIN = Path(sys.executable).parent / "kambin"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def api(port: int, path: str, method: str = "GET") -> dict:
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
-
-
-def wait_until(condition, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 @pytest.fixture(scope="module")

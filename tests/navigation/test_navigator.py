@@ -7,6 +7,7 @@ import time
 import numpy as np
 import pytest
 
+from helpers import wait_until
 from kambin.navigation import simulation as sim
 from kambin.navigation.navigator import VIDEO_FROZEN_AFTER_S, Navigator
 from kambin.navigation.pipeline import compose_navigation
@@ -42,15 +43,6 @@ class FakeFreezableCamera(VideoSource):
 
     def _close(self) -> None:
         pass
-
-
-def wait_until(condition, timeout_s: float, what: str):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
 
 
 def test_live_health_dropout_frozen_video_and_recording(case, tmp_path):
