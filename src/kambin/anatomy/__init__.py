@@ -1,1 +1,2 @@
-"""Anatomy: the label registry, and (later) segmentation, landmarks, morphometry, `SpineModel`."""
+"""Anatomy on a CT: the label registry, vertebra segmentation and naming, landmarks, estimates of the
+soft tissues a CT does not show (discs, nerve roots, dural sac), morphometry and the `SpineModel`."""
