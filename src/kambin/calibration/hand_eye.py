@@ -26,6 +26,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -141,7 +142,12 @@ Matrix4 = list[list[float]]
 
 
 class HandEyeFile(BaseModel):
+    """The hand-eye file: `camera_to_scope` (4x4 row-major, mm), the camera's optical frame (OpenCV:
+    x right, y down, z forward) in the tracked scope's frame; `camera_to_marker`, the name
+    `HandEyeResult` gives it, is read the same way."""
+
     model_config = ConfigDict(extra="ignore")
+    format: Literal["kambin-hand-eye-1"] = "kambin-hand-eye-1"
     camera_to_scope: Matrix4 | None = None
     camera_to_marker: Matrix4 | None = None
 

@@ -12,6 +12,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -41,7 +42,10 @@ class Registration:
 
 
 class RegistrationFile(BaseModel):
+    """The registration file (see the module docstring); other keys (residuals, FLE, ...) are ignored."""
+
     model_config = ConfigDict(extra="ignore")
+    format: Literal["kambin-registration-1"] = "kambin-registration-1"
     ct_to_reference: Matrix4 | None = None
     moving_to_fixed: Matrix4 | None = None
     error_mm: float | None = Field(None, ge=0)
@@ -79,7 +83,7 @@ def registration_file_fields(moving_to_fixed: np.ndarray, fre_mm: float | None, 
     prints them; `extra` keys (residuals, FLE, ...) go beside, ignored by the reader."""
     fields = RegistrationFile(moving_to_fixed=np.asarray(moving_to_fixed, dtype=float).tolist(), fre_mm=fre_mm,
                               tre_mm=tre_mm)
-    return {**fields.model_dump(mode="json", include={"moving_to_fixed", "fre_mm", "tre_mm"}), **extra}
+    return {**fields.model_dump(mode="json", include={"format", "moving_to_fixed", "fre_mm", "tre_mm"}), **extra}
 
 
 def write_registration(fields: dict, path: str | os.PathLike) -> Path:
