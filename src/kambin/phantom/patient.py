@@ -96,6 +96,7 @@ class Patient:
     ilia: dict[str, Ilium]
     lesions: list[Lesion]
     pathology: PathologySpec
+    osteophytes: tuple = ()  # the marginal spurs' shapes (`phantom.osteophytes`), bone of their vertebra
 
     def label_sidecar(self) -> dict[str, str]:
         from kambin.anatomy.labels import sidecar
@@ -113,6 +114,8 @@ class Patient:
         for lesion in self.lesions:
             if lesion.label == "facet_hypertrophy":
                 d = np.minimum(d, lesion.sdf_points(p))
+        for spur in self.osteophytes:
+            d = np.minimum(d, spur.fn(p[:, 0], p[:, 1], p[:, 2]))
         return d
 
 
@@ -289,10 +292,12 @@ def make_patient(
     for lesion in lesions:
         if lesion.label == "disc_herniation":
             paints.append(Paint(lesion.shape, lesion.label, 88.0, T_SOFT))
-    if osteophytes != "none":  # before the vertebrae, which keep their own bone where the spurs reach in
-        spur_hu = bone_hu_fn(voxel, 1.2, morph.cancellous_hu + 150.0)
-        for spur in osteophyte_shapes(spine, osteophytes, np.random.default_rng([int(seed), 707])):
-            paints.append(Paint(spur, spur.name, spur_hu, T_CANCELLOUS))
+    spurs = () if osteophytes == "none" else tuple(
+        osteophyte_shapes(spine, osteophytes, np.random.default_rng([int(seed), 707]))
+    )
+    spur_hu = bone_hu_fn(voxel, 1.2, morph.cancellous_hu + 150.0)
+    for spur in spurs:  # before the vertebrae, which keep their own bone where the spurs reach in
+        paints.append(Paint(spur, spur.name, spur_hu, T_CANCELLOUS))
     for name, vert in spine.vertebrae.items():
         carve = roots[("S1", "left")], roots[("S1", "right")]
         if name == "S1":
@@ -353,7 +358,7 @@ def make_patient(
     truth = patient_truth(seed, morph, spine, sac, roots, ilia, lesions, spec, ct)
     if storage != "axial":
         ct, labels = (restore(volume, *STORAGE[storage]) for volume in (ct, labels))
-    return Patient(int(seed), ct, labels, truth, morph, spine, sac, roots, ilia, lesions, spec)
+    return Patient(int(seed), ct, labels, truth, morph, spine, sac, roots, ilia, lesions, spec, spurs)
 
 
 #: The built-in patient of the demo, the simulated operating room and the tests that plan it. Its
