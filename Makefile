@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Debian packages: offscreen OpenGL for VTK (EGL and OSMesa), fonts for reports.
 DEBS := libegl1 libgl1 libosmesa6 libglu1-mesa libxrender1 libxt6 fonts-dejavu-core chromium
 
-.PHONY: setup demo test bench lint clean system-packages
+.PHONY: setup demo test test-quick bench lint clean system-packages
 
 setup: system-packages $(STAMP)
 
@@ -36,6 +36,11 @@ TEST_WORKERS ?= 2
 test: setup
 	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not realtime"
 	$(PY) -m pytest -q -m realtime
+
+# While working: the same, without the tests marked slow (phantoms at 1 mm, whole segmentations,
+# the planning cohort, the demo). `make test` runs every one of them.
+test-quick: setup
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not realtime and not slow"
 
 bench: setup
 	$(PY) bench/run.py

@@ -18,6 +18,9 @@ from kambin.errors import InvalidInputError
 from kambin.imaging import Volume, read_volume, write_volume
 from kambin.imaging.grid import crop_to_lps_box, reorient_like, restore, storage_orders
 
+# Slow (segmentations of phantoms and real CTs: 10-45 s a test): `make test` runs it; `make test-quick` leaves it out.
+pytestmark = pytest.mark.slow
+
 
 def _ct(voxels, spacing=(1.0, 1.0, 1.0)):
     return Volume.from_geometry(voxels.astype(np.float32), spacing)

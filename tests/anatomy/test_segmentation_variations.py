@@ -13,6 +13,9 @@ from kambin.anatomy.segmentation import segment_spine
 from kambin.errors import InvalidInputError
 from kambin.phantom import make_patient
 
+# Slow (a phantom and its segmentation per test: 15-35 s): `make test` runs it; `make test-quick` leaves it out.
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("rib_pairs", [12, 11, 13])
 def test_thoracolumbar_phantom_is_named_by_sacrum_and_ribs_or_left_unnamed(rib_pairs):

@@ -19,6 +19,9 @@ from kambin.errors import InvalidInputError
 from kambin.imaging.volume import Volume
 from kambin.phantom import make_patient
 
+# Slow (estimates on 1 mm phantoms: 30-60 s a test): `make test` runs it; `make test-quick` leaves it out.
+pytestmark = pytest.mark.slow
+
 BONE_IDS = (25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 77, 78, 246)  # 246: facet osteophyte, bone on CT
 
 

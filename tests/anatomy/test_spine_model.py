@@ -22,6 +22,9 @@ from kambin.errors import InvalidInputError
 from kambin.imaging.volume import Volume
 from kambin.phantom import make_patient
 
+# Slow (a 1 mm phantom segmented and modelled: over a minute): `make test` runs it; `make test-quick` leaves it out.
+pytestmark = pytest.mark.slow
+
 LUMBAR = ("L1", "L2", "L3", "L4", "L5")
 BONE_IDS = (25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 77, 78, 246)  # 246: facet osteophyte, bone on CT
 

@@ -8,6 +8,9 @@ from kambin.cli import main
 from kambin.phantom import make_demo_patient
 from kambin.phantom.export import write_patient
 
+# Slow (planning from the CT alone: 30 s): `make test` runs it; `make test-quick` leaves it out.
+pytestmark = pytest.mark.slow
+
 PLAN_KEYS = {
     "level", "side", "approach", "feasible", "reasons", "entry_lps_mm", "target_lps_mm", "cannula_diameter_mm",
     "depth_mm", "entry_offset_from_midline_mm", "axial_angle_deg", "sagittal_angle_deg", "clearances_mm",

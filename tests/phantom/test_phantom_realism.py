@@ -18,6 +18,9 @@ from scipy import ndimage
 from kambin.anatomy.labels import LABELS, label_id
 from kambin.phantom.morphometry import MOTION_LEVELS
 
+# Slow (phantoms at 1 mm: 20 s of set-up): `make test` runs it; `make test-quick` leaves it out.
+pytestmark = pytest.mark.slow
+
 LEVELS = MOTION_LEVELS
 
 

@@ -18,6 +18,9 @@ from kambin.workflows.synthetic_check import (
     synthetic_cases,
 )
 
+# Slow (the cohort fixture: 4 minutes): `make test` runs it; `make test-quick` leaves it out.
+pytestmark = pytest.mark.slow
+
 # The first seven of the thirty cases of bench/bench_planning_cohort.py: every pathology, level, side
 # and habitus once, to keep the suite's time (each case is a patient, a segmentation, the estimates
 # and two searches: 40 s on 2 cores). The bench runs all thirty.

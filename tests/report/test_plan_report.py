@@ -12,6 +12,9 @@ from kambin.planning.models import Plan, PlanRequest
 from kambin.planning.planner import plan
 from kambin.report import build_report
 
+# Slow (plans and reports: 15-30 s a test): `make test` runs it; `make test-quick` leaves it out.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def planned(tmp_path_factory):

@@ -8,6 +8,9 @@ from kambin.errors import InvalidInputError
 from kambin.planning.models import Plan
 from kambin.workflows.demo import STAGES, run_demo
 
+# Slow (the whole demo: over a minute): `make test` runs it; `make test-quick` leaves it out.
+pytestmark = pytest.mark.slow
+
 
 def test_demo_segments_estimates_plans_and_checks_against_the_truth(tmp_path):
     steps = []
